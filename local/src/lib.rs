@@ -1,0 +1,208 @@
+//! The embedded default: every HTTP route of `template.yaml` behind one router, the same handlers
+//! as the Lambda packages, an embedded store (or DynamoDB/SQS), in-process queues, and the demo
+//! fixture.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use balcao::api::{conversations, token_create, App};
+use balcao::auth::Auth;
+use balcao::clock::{Clock, SystemClock};
+use balcao::error::Error;
+use balcao::fixture::Fixture;
+use balcao::http::{finish, new_request_id, MAX_BODY_BYTES};
+use balcao::queue::{MemoryQueue, Queue, QueueName, SqsQueue};
+use balcao::store::dynamo::DynamoStore;
+use balcao::store::memory::MemoryStore;
+use balcao::store::Store;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub const DEMO_FIXTURE: &str = include_str!("../fixtures/demo.json");
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Embedded,
+    /// DynamoDB + SQS at whatever endpoint the AWS SDK is configured for (`AWS_ENDPOINT_URL`).
+    Aws {
+        table: String,
+        moderation_queue: String,
+        /// Create the table and queue when missing, and load the demo fixture.
+        create: bool,
+    },
+}
+
+/// A running stack's parts, for tests and the binary.
+pub struct Stack {
+    pub app: App,
+    /// Present with the embedded backend: the in-process queues.
+    pub memory_queue: Option<Arc<MemoryQueue>>,
+    pub dynamo: Option<DynamoStore>,
+    pub sqs: Option<Arc<SqsQueue>>,
+}
+
+pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Error> {
+    let now = clock.now_ms();
+    let fixture = Fixture::parse(DEMO_FIXTURE)?;
+    let auth = Auth::local(clock.clone());
+    match backend {
+        Backend::Embedded => {
+            let store = Arc::new(MemoryStore::new());
+            fixture.load(store.as_ref(), now).await?;
+            let queue = Arc::new(MemoryQueue::new());
+            Ok(Stack {
+                app: App {
+                    store,
+                    queue: queue.clone(),
+                    auth,
+                    clock,
+                },
+                memory_queue: Some(queue),
+                dynamo: None,
+                sqs: None,
+            })
+        }
+        Backend::Aws {
+            table,
+            moderation_queue,
+            create,
+        } => {
+            let sdk = balcao::config::aws_config().await;
+            let store = DynamoStore::new(aws_sdk_dynamodb(&sdk), table.clone());
+            let sqs_client = aws_sdk_sqs::Client::new(&sdk);
+            let url = if *create {
+                if !store.table_exists().await? {
+                    store.create_table().await?;
+                }
+                fixture.load(&store, now).await?;
+                SqsQueue::create_queue(&sqs_client, moderation_queue).await?
+            } else {
+                moderation_queue.clone()
+            };
+            let sqs = Arc::new(SqsQueue::new(
+                sqs_client,
+                [(QueueName::Moderation, url)].into_iter().collect(),
+            ));
+            Ok(Stack {
+                app: App {
+                    store: Arc::new(store.clone()),
+                    queue: sqs.clone(),
+                    auth,
+                    clock,
+                },
+                memory_queue: None,
+                dynamo: Some(store),
+                sqs: Some(sqs),
+            })
+        }
+    }
+}
+
+fn aws_sdk_dynamodb(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+/// Which function serves a path: the same split as the API routes in `template.yaml`.
+pub fn function_for(path: &str) -> Option<&'static str> {
+    if token_create::PATHS.contains(&path.trim_end_matches('/')) {
+        Some("token-create")
+    } else if path == "/v0/conversations"
+        || path.starts_with("/v0/conversations/")
+        || path == "/v0/customer/conversations"
+        || path.starts_with("/v0/customer/conversations/")
+    {
+        Some("conversations")
+    } else {
+        None
+    }
+}
+
+/// One request through the router, as API Gateway would hand it to the function.
+pub async fn dispatch(
+    app: &App,
+    req: lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    match function_for(req.uri().path()) {
+        Some("token-create") => token_create::handle(app, req).await,
+        Some(_) => conversations::handle(app, req).await,
+        None => finish(Err(Error::NotFound("route".into())), &new_request_id()),
+    }
+}
+
+async fn serve_one(
+    app: App,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    // API Gateway refuses bodies over 10 MB; we refuse anything past our own limit early.
+    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(to_hyper(finish(
+                Err(Error::PayloadTooLarge(MAX_BODY_BYTES)),
+                &new_request_id(),
+            )));
+        }
+    };
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        lambda_http::Body::Binary(bytes.to_vec())
+    };
+    let req = lambda_http::Request::from_parts(parts, body);
+    Ok(to_hyper(dispatch(&app, req).await))
+}
+
+fn to_hyper(res: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = res.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Text(s) => Bytes::from(s),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves until the task is dropped.
+pub async fn serve(listener: TcpListener, app: App) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| serve_one(app.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// Binds `addr` and serves `app` in the background; returns the bound address.
+pub async fn spawn(
+    addr: SocketAddr,
+    app: App,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    Ok((bound, tokio::spawn(serve(listener, app))))
+}
+
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+pub fn queue_of(stack: &Stack) -> Arc<dyn Queue> {
+    stack.app.queue.clone()
+}
+
+pub fn store_of(stack: &Stack) -> Arc<dyn Store> {
+    stack.app.store.clone()
+}

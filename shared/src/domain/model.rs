@@ -1,0 +1,279 @@
+//! Stored records. Field names follow seed `002_…` wherever the record shows on the wire; the
+//! rendering into the wire shapes is in [`crate::domain::view`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Tier {
+    Starter,
+    Professional,
+    Enterprise,
+}
+
+impl Tier {
+    /// Visitor identification is a Professional/Enterprise feature (seed `001_…`).
+    pub fn allows_visitor_identification(self) -> bool {
+        matches!(self, Tier::Professional | Tier::Enterprise)
+    }
+}
+
+/// One store / sales channel: the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub tier: Tier,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seller {
+    pub account: String,
+    pub id: String,
+    pub name: String,
+}
+
+/// A private app token of a store backend. Only the SHA-256 of the token is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppToken {
+    pub hash: String,
+    pub account: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+}
+
+/// A known customer of an account, keyed by e-mail (lowercase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub account: String,
+    pub id: String,
+    pub email: String,
+    /// The store's own reference for the customer (`ref_key`); the contact id when none is known.
+    pub external_id: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    pub created_at: Millis,
+}
+
+impl Contact {
+    pub fn full_name(&self) -> String {
+        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        if parts.is_empty() {
+            self.email.clone()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Side {
+    Customer,
+    Seller,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Customer => Side::Seller,
+            Side::Seller => Side::Customer,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Customer => "CUSTOMER",
+            Side::Seller => "SELLER",
+        }
+    }
+}
+
+/// One side of a conversation as it is shown in `from_user` / `to_user`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: String,
+    pub external_id: String,
+    pub full_name: String,
+}
+
+/// Seed `Owner`: who physically wrote (a seller's employee, an integration, an operator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub name: String,
+    pub external_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomField {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConversationStatus {
+    Opened,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Opened => "OPENED",
+            ConversationStatus::Closed => "CLOSED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ModerationStatus {
+    NotModerated,
+    WaitingModeration,
+    Rejected,
+    Approved,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRule {
+    pub reason: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moderation {
+    pub status: ModerationStatus,
+    #[serde(default)]
+    pub when_at: Option<Millis>,
+    #[serde(default)]
+    pub block_rules: Vec<BlockRule>,
+}
+
+/// How the customer was identified when the conversation started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IdentifiedVia {
+    VisitorIdentification,
+    Impersonation,
+}
+
+/// The part of the last approved message a conversation carries (seed `MinimalMessage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastMessage {
+    pub id: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub sender: Side,
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    pub content: String,
+    pub when_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub account: String,
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub seller: Party,
+    pub customer: Party,
+    pub identified_via: IdentifiedVia,
+    pub product_id: String,
+    pub tags: Vec<Tag>,
+    pub status: ConversationStatus,
+    /// Approved seller messages the customer has not read.
+    pub unread_from_count: i64,
+    /// Approved customer messages the seller has not read.
+    pub unread_to_count: i64,
+    pub is_new_to: bool,
+    #[serde(default)]
+    pub last_message: Option<LastMessage>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Moves only when a message is approved; absent until then (the seller cannot see the
+    /// conversation before its first approved message).
+    #[serde(default)]
+    pub last_interaction_at: Option<Millis>,
+    #[serde(default)]
+    pub seller_read_at: Option<Millis>,
+    #[serde(default)]
+    pub customer_read_at: Option<Millis>,
+}
+
+impl Conversation {
+    pub fn party(&self, side: Side) -> &Party {
+        match side {
+            Side::Customer => &self.customer,
+            Side::Seller => &self.seller,
+        }
+    }
+
+    pub fn read_at(&self, side: Side) -> Option<Millis> {
+        match side {
+            Side::Customer => self.customer_read_at,
+            Side::Seller => self.seller_read_at,
+        }
+    }
+
+    /// The seller sees a conversation once something in it was approved.
+    pub fn visible_to(&self, side: Side) -> bool {
+        side == Side::Customer || self.last_interaction_at.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub account: String,
+    pub conversation_id: String,
+    pub id: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub sender: Side,
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    pub content: String,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub moderation: Moderation,
+    pub when_at: Millis,
+}
+
+impl Message {
+    /// The sender always sees its message; the recipient only once it is approved.
+    pub fn visible_to(&self, side: Side) -> bool {
+        self.sender == side || self.moderation.status == ModerationStatus::Approved
+    }
+
+    pub fn minimal(&self) -> LastMessage {
+        LastMessage {
+            id: self.id.clone(),
+            external_id: self.external_id.clone(),
+            sender: self.sender,
+            owner: self.owner.clone(),
+            content: self.content.clone(),
+            when_at: self.when_at,
+        }
+    }
+}

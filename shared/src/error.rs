@@ -1,0 +1,219 @@
+//! The one error type. Every handler returns it; [`crate::http`] turns it into the contract's
+//! envelope in exactly one place.
+
+use serde_json::{json, Value};
+
+/// One problem with one input field, shown in the envelope's `errors[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub message: String,
+    /// Where the problem is: a body path (`owner.name`), a query parameter or a header.
+    pub field: String,
+    pub code: &'static str,
+    pub context: Value,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            field: field.into(),
+            code,
+            context: json!({}),
+        }
+    }
+    pub fn with_context(mut self, context: Value) -> Self {
+        self.context = context;
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("missing scopes: {0:?}")]
+    MissingScopes(Vec<String>),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("payload too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("rate limited")]
+    RateLimited,
+    /// Anything the caller cannot fix. The source goes to the log, never to the client.
+    #[error("unexpected: {0}")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn validation(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn unexpected(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Unexpected(Box::new(e))
+    }
+
+    pub fn unexpected_msg(msg: impl Into<String>) -> Self {
+        Error::Unexpected(msg.into().into())
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Validation(_) => 400,
+            Error::Unauthorized(_) => 401,
+            Error::MissingScopes(_) | Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::MethodNotAllowed => 405,
+            Error::Conflict(_) => 409,
+            Error::PayloadTooLarge(_) => 413,
+            Error::UnsupportedMediaType(_) => 415,
+            Error::RateLimited => 429,
+            Error::Unexpected(_) => 500,
+        }
+    }
+
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Validation(_) => "VALIDATION_ERROR",
+            Error::Unauthorized(_) => "UNAUTHORIZED",
+            Error::MissingScopes(_) => "MISSING_SCOPES",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Error::Conflict(_) => "CONFLICT",
+            Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Error::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            Error::RateLimited => "RATE_LIMITS",
+            Error::Unexpected(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The contract's error envelope. 5xx bodies say nothing about the cause.
+    pub fn envelope(&self, correlation_id: &str) -> Value {
+        let (message, errors): (String, Vec<Value>) = match self {
+            Error::Validation(list) => (
+                list.first()
+                    .map(|f| format!("Invalid input: {}", f.message))
+                    .unwrap_or_else(|| "Invalid input".into()),
+                list.iter()
+                    .map(|f| {
+                        json!({"message": f.message, "in": f.field, "code": f.code, "context": f.context})
+                    })
+                    .collect(),
+            ),
+            Error::Unauthorized(m) => (
+                m.clone(),
+                vec![json!({"message": m, "in": "authorization", "code": "INVALID_AUTHENTICATION", "context": {}})],
+            ),
+            Error::MissingScopes(scopes) => {
+                let m = format!(
+                    "This call requires the scope(s): {}",
+                    scopes.join(", ")
+                );
+                (
+                    m.clone(),
+                    vec![json!({"message": m, "in": "authorization", "code": "MISSING_SCOPES", "context": {"requiredScopes": scopes}})],
+                )
+            }
+            Error::Forbidden(m) => (
+                m.clone(),
+                vec![json!({"message": m, "in": "account", "code": "FORBIDDEN", "context": {}})],
+            ),
+            Error::NotFound(what) => (
+                format!("{what} not found"),
+                vec![json!({"message": format!("{what} not found"), "in": "path", "code": "NOT_FOUND", "context": {}})],
+            ),
+            Error::Conflict(m) => (
+                m.clone(),
+                vec![json!({"message": m, "in": "body", "code": "CONFLICT", "context": {}})],
+            ),
+            Error::PayloadTooLarge(limit) => {
+                let m = format!("The request body is larger than {limit} bytes");
+                (
+                    m.clone(),
+                    vec![json!({"message": m, "in": "body", "code": "PAYLOAD_TOO_LARGE", "context": {"maxBytes": limit}})],
+                )
+            }
+            Error::UnsupportedMediaType(got) => {
+                let m = "The request body must be sent as content-type: application/json".to_owned();
+                (
+                    m.clone(),
+                    vec![json!({"message": m, "in": "content-type", "code": "UNSUPPORTED_MEDIA_TYPE", "context": {"received": got}})],
+                )
+            }
+            Error::MethodNotAllowed => (
+                "Method not allowed on this path".into(),
+                vec![json!({"message": "Method not allowed on this path", "in": "method", "code": "METHOD_NOT_ALLOWED", "context": {}})],
+            ),
+            Error::RateLimited => (
+                "Too many requests".into(),
+                vec![json!({"message": "Too many requests", "in": "request", "code": "RATE_LIMITS", "context": {}})],
+            ),
+            Error::Unexpected(_) => (
+                "An internal error occurred".into(),
+                vec![json!({"message": "An internal error occurred", "in": "server", "code": "INTERNAL_ERROR", "context": {}})],
+            ),
+        };
+        json!({
+            "status": "error",
+            "message": message,
+            "correlationId": correlation_id,
+            "category": self.category(),
+            "errors": errors,
+        })
+    }
+}
+
+/// Keeps the SDK error as the source so the log shows the whole chain.
+impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        Error::Unexpected(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let e = Error::unexpected_msg("ResourceNotFoundException: table balcao-prod");
+        let body = e.envelope("c0ffee").to_string();
+        assert!(!body.contains("ResourceNotFound"));
+        assert!(!body.contains("balcao-prod"));
+        assert_eq!(e.status(), 500);
+    }
+
+    #[test]
+    fn missing_scopes_name_the_required_scopes() {
+        let e = Error::MissingScopes(vec!["services:conversations-seller:write".into()]);
+        let v = e.envelope("id-1");
+        assert_eq!(v["category"], "MISSING_SCOPES");
+        assert_eq!(v["correlationId"], "id-1");
+        assert_eq!(
+            v["errors"][0]["context"]["requiredScopes"][0],
+            "services:conversations-seller:write"
+        );
+    }
+}

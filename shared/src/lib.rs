@@ -1,0 +1,17 @@
+//! Balcão's common crate: the domain (seed `002_…` entities and the rules on them), the ports
+//! and their adapters (DynamoDB/SQS and embedded), credentials, HTTP edge helpers and the
+//! handlers every Lambda package and the local stack share.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod fixture;
+pub mod http;
+pub mod ids;
+pub mod queue;
+pub mod store;
+
+pub use error::{Error, Result};

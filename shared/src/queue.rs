@@ -1,0 +1,146 @@
+//! The queue port: moderation jobs now, webhook events later. SQS in Lambda mode; in-process
+//! channels in the local stack, drained by the same worker handlers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    Moderation,
+}
+
+impl QueueName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Moderation => "moderation",
+        }
+    }
+}
+
+/// A message waiting for moderation. Small on purpose: the worker reads the message itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModerationJob {
+    pub account: String,
+    pub conversation_id: String,
+    pub message_id: String,
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn send(&self, queue: QueueName, body: String) -> Result<()>;
+}
+
+pub async fn send_json<T: Serialize + Sync>(q: &dyn Queue, queue: QueueName, v: &T) -> Result<()> {
+    q.send(queue, serde_json::to_string(v).map_err(Error::unexpected)?)
+        .await
+}
+
+/// SQS: one queue URL per logical queue, from configuration.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    urls: HashMap<QueueName, String>,
+    calls: Arc<AtomicU64>,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) -> Self {
+        Self {
+            client,
+            urls,
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Creates (or finds) a queue and returns its URL: used by the local stack's `--create` and
+    /// by tests.
+    pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<String> {
+        let out = client.create_queue().queue_name(name).send().await?;
+        out.queue_url
+            .ok_or_else(|| Error::unexpected_msg("CreateQueue returned no URL"))
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, queue: QueueName, body: String) -> Result<()> {
+        let url = self
+            .urls
+            .get(&queue)
+            .ok_or_else(|| Error::unexpected_msg(format!("no URL for queue {}", queue.as_str())))?;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+/// In-process queues for the local stack: an unbounded channel per queue. The receiving halves
+/// are taken once by whoever drives the workers.
+pub struct MemoryQueue {
+    senders: HashMap<QueueName, mpsc::UnboundedSender<String>>,
+    receivers: Mutex<HashMap<QueueName, mpsc::UnboundedReceiver<String>>>,
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryQueue {
+    pub fn new() -> Self {
+        let mut senders = HashMap::new();
+        let mut receivers = HashMap::new();
+        for q in [QueueName::Moderation] {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.insert(q, tx);
+            receivers.insert(q, rx);
+        }
+        Self {
+            senders,
+            receivers: Mutex::new(receivers),
+        }
+    }
+
+    pub async fn take_receiver(&self, q: QueueName) -> Option<mpsc::UnboundedReceiver<String>> {
+        self.receivers.lock().await.remove(&q)
+    }
+
+    /// Everything queued so far and not yet taken (tests).
+    pub async fn drain(&self, q: QueueName) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(rx) = self.receivers.lock().await.get_mut(&q) {
+            while let Ok(m) = rx.try_recv() {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, queue: QueueName, body: String) -> Result<()> {
+        let tx = self
+            .senders
+            .get(&queue)
+            .ok_or_else(|| Error::unexpected_msg("unknown queue"))?;
+        tx.send(body)
+            .map_err(|_| Error::unexpected_msg("local queue closed"))
+    }
+}

@@ -1,0 +1,115 @@
+//! Every key format of the single table, in one place. The access patterns they serve are the
+//! table in the README ("Data model").
+//!
+//! Free-text parts (seller ids, product ids, external ids) are escaped so that `#` inside them
+//! cannot forge another key.
+
+use crate::clock::Millis;
+use crate::domain::model::Side;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const TTL: &str = "expires_at";
+
+pub fn esc(s: &str) -> String {
+    s.replace('%', "%25").replace('#', "%23")
+}
+
+pub fn account(a: &str) -> (String, String) {
+    (format!("ACCOUNT#{}", esc(a)), "ACCOUNT".into())
+}
+
+pub fn seller(a: &str, s: &str) -> (String, String) {
+    (format!("ACCOUNT#{}", esc(a)), format!("SELLER#{}", esc(s)))
+}
+
+pub fn app_token(hash: &str) -> (String, String) {
+    (format!("APPTOKEN#{hash}"), "APPTOKEN".into())
+}
+
+pub fn contact(a: &str, email: &str) -> (String, String) {
+    (
+        format!("ACCOUNT#{}", esc(a)),
+        format!("CONTACT#{}", esc(email)),
+    )
+}
+
+pub fn conversation(a: &str, id: &str) -> (String, String) {
+    (format!("CONV#{}#{}", esc(a), esc(id)), "CONV".into())
+}
+
+pub fn message(a: &str, conv: &str, id: &str) -> (String, String) {
+    (conversation(a, conv).0, format!("MSG#{}", esc(id)))
+}
+
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+pub fn topic(a: &str, seller: &str, customer: &str, product: &str) -> (String, String) {
+    (
+        format!(
+            "TOPIC#{}#{}#{}#{}",
+            esc(a),
+            esc(seller),
+            esc(customer),
+            esc(product)
+        ),
+        "TOPIC".into(),
+    )
+}
+
+pub fn external_id(a: &str, side: Side, sender: &str, ext: &str) -> (String, String) {
+    (
+        format!(
+            "EXTID#{}#{}#{}#{}",
+            esc(a),
+            side.as_str(),
+            esc(sender),
+            esc(ext)
+        ),
+        "EXTID".into(),
+    )
+}
+
+/// GSI1: a seller's conversations by last interaction.
+pub fn seller_conversations(a: &str, seller: &str) -> String {
+    format!("SELLERCONV#{}#{}", esc(a), esc(seller))
+}
+
+/// GSI2: a customer's conversations by last interaction (creation until then).
+pub fn customer_conversations(a: &str, customer: &str) -> String {
+    format!("CUSTCONV#{}#{}", esc(a), esc(customer))
+}
+
+/// Sort key of a conversation in GSI1/GSI2: fixed-width time, then the id.
+pub fn interaction_sort_key(at: Millis, id: &str) -> String {
+    format!("{:015}#{}", at.max(0), id)
+}
+
+/// The time part of [`interaction_sort_key`].
+pub fn sort_key_time(sk: &str) -> Option<Millis> {
+    sk.split_once('#')?.0.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_cannot_forge_another_key() {
+        let a = topic("acc", "s#1", "c", "p");
+        let b = topic("acc", "s", "1#c", "p");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn interaction_keys_sort_by_time() {
+        assert!(interaction_sort_key(999, "Z") < interaction_sort_key(1000, "A"));
+        assert_eq!(sort_key_time(&interaction_sort_key(1234, "X")), Some(1234));
+    }
+}

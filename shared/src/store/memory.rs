@@ -1,0 +1,415 @@
+//! The embedded store: everything in one process, behind one lock. Same semantics as the DynamoDB
+//! adapter, checked by the shared contract suite.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::keys::interaction_sort_key;
+use super::{
+    Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
+    PageRequest, TenantStore, Viewer,
+};
+use crate::clock::Millis;
+use crate::domain::model::{
+    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation,
+    ModerationStatus, Seller, Side,
+};
+use crate::error::Result;
+
+type ExtKey = (String, Side, String, String);
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<String, Account>,
+    sellers: HashMap<(String, String), Seller>,
+    app_tokens: HashMap<String, AppToken>,
+    contacts: HashMap<(String, String), Contact>,
+    conversations: HashMap<(String, String), Conversation>,
+    topics: HashMap<(String, String, String, String), String>,
+    messages: BTreeMap<(String, String, String), Message>,
+    external_ids: HashMap<ExtKey, (String, String)>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Takes a page from items already in list order, each with its sort key.
+fn take_page<T>(mut rows: Vec<(String, T)>, page: &PageRequest, ascending: bool) -> Page<T> {
+    let ascending = ascending != page.backward;
+    if page.backward {
+        rows.reverse();
+    }
+    let mut out: Vec<T> = Vec::with_capacity(page.limit + 1);
+    let after = page.after.as_deref();
+    let mut skipped = 0;
+    for (sk, item) in rows {
+        if let Some(a) = after {
+            if (ascending && sk.as_str() <= a) || (!ascending && sk.as_str() >= a) {
+                continue;
+            }
+        }
+        if skipped < page.skip {
+            skipped += 1;
+            continue;
+        }
+        out.push(item);
+        if out.len() > page.limit {
+            break;
+        }
+    }
+    let more = out.len() > page.limit;
+    out.truncate(page.limit);
+    if page.backward {
+        out.reverse();
+    }
+    Page { items: out, more }
+}
+
+/// The conversation's place in its viewer's list, or `None` when that viewer cannot list it.
+pub fn list_sort_key(conv: &Conversation, viewer: &Viewer) -> Option<String> {
+    match viewer {
+        Viewer::Seller(s) if &conv.seller.id == s => conv
+            .last_interaction_at
+            .map(|t| interaction_sort_key(t, &conv.id)),
+        Viewer::Customer(c) if &conv.customer.id == c => Some(interaction_sort_key(
+            conv.last_interaction_at.unwrap_or(conv.created_at),
+            &conv.id,
+        )),
+        _ => None,
+    }
+}
+
+/// What an approved message does to its conversation. The DynamoDB adapter writes the same
+/// change as one update expression.
+pub(crate) fn apply_approval(conv: &mut Conversation, msg: &Message, at: Millis) {
+    match msg.sender {
+        Side::Customer => {
+            conv.unread_to_count += 1;
+            conv.is_new_to = true;
+            conv.status = ConversationStatus::Opened;
+        }
+        Side::Seller => conv.unread_from_count += 1,
+    }
+    conv.last_message = Some(msg.minimal());
+    conv.last_interaction_at = Some(at);
+    conv.updated_at = at;
+}
+
+#[async_trait]
+impl TenantStore for MemoryStore {
+    async fn put_account(&self, account: &Account) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+    async fn get_account(&self, id: &str) -> Result<Option<Account>> {
+        Ok(self.state.lock().await.accounts.get(id).cloned())
+    }
+    async fn put_seller(&self, seller: &Seller) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.sellers
+            .insert((seller.account.clone(), seller.id.clone()), seller.clone());
+        Ok(())
+    }
+    async fn get_seller(&self, account: &str, id: &str) -> Result<Option<Seller>> {
+        let s = self.state.lock().await;
+        Ok(s.sellers.get(&(account.to_owned(), id.to_owned())).cloned())
+    }
+    async fn put_app_token(&self, token: &AppToken) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.app_tokens.insert(token.hash.clone(), token.clone());
+        Ok(())
+    }
+    async fn get_app_token(&self, hash: &str) -> Result<Option<AppToken>> {
+        Ok(self.state.lock().await.app_tokens.get(hash).cloned())
+    }
+}
+
+#[async_trait]
+impl ContactStore for MemoryStore {
+    async fn upsert_contact(
+        &self,
+        account: &str,
+        email: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        external_id: Option<&str>,
+        now: Millis,
+    ) -> Result<Contact> {
+        let mut s = self.state.lock().await;
+        let key = (account.to_owned(), email.to_owned());
+        let c = s.contacts.entry(key).or_insert_with(|| {
+            let id = crate::ids::new_id(now);
+            Contact {
+                account: account.to_owned(),
+                external_id: external_id.map(str::to_owned).unwrap_or_else(|| id.clone()),
+                id,
+                email: email.to_owned(),
+                first_name: None,
+                last_name: None,
+                created_at: now,
+            }
+        });
+        if c.first_name.is_none() {
+            c.first_name = first_name.map(str::to_owned);
+        }
+        if c.last_name.is_none() {
+            c.last_name = last_name.map(str::to_owned);
+        }
+        Ok(c.clone())
+    }
+
+    async fn get_contact(&self, account: &str, email: &str) -> Result<Option<Contact>> {
+        let s = self.state.lock().await;
+        Ok(s.contacts
+            .get(&(account.to_owned(), email.to_owned()))
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl ConversationStore for MemoryStore {
+    async fn find_topic(
+        &self,
+        account: &str,
+        seller: &str,
+        customer: &str,
+        product_id: &str,
+    ) -> Result<Option<String>> {
+        let s = self.state.lock().await;
+        let key = (
+            account.into(),
+            seller.into(),
+            customer.into(),
+            product_id.into(),
+        );
+        Ok(s.topics.get(&key).cloned())
+    }
+
+    async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created> {
+        let mut s = self.state.lock().await;
+        let topic = (
+            conv.account.clone(),
+            conv.seller.id.clone(),
+            conv.customer.id.clone(),
+            conv.product_id.clone(),
+        );
+        if let Some(existing) = s.topics.get(&topic) {
+            return Ok(Created::TopicExists(existing.clone()));
+        }
+        let ext_key = first.external_id.as_ref().map(|e| {
+            (
+                conv.account.clone(),
+                first.sender,
+                conv.party(first.sender).id.clone(),
+                e.clone(),
+            )
+        });
+        if let Some((c, m)) = ext_key.as_ref().and_then(|k| s.external_ids.get(k)) {
+            return Ok(Created::DuplicateMessage {
+                conversation_id: c.clone(),
+                message_id: m.clone(),
+            });
+        }
+        s.topics.insert(topic, conv.id.clone());
+        if let Some(k) = ext_key {
+            s.external_ids
+                .insert(k, (conv.id.clone(), first.id.clone()));
+        }
+        s.conversations
+            .insert((conv.account.clone(), conv.id.clone()), conv.clone());
+        s.messages.insert(
+            (
+                first.account.clone(),
+                first.conversation_id.clone(),
+                first.id.clone(),
+            ),
+            first.clone(),
+        );
+        Ok(Created::Created)
+    }
+
+    async fn get_conversation(&self, account: &str, id: &str) -> Result<Option<Conversation>> {
+        let s = self.state.lock().await;
+        Ok(s.conversations
+            .get(&(account.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn list_conversations(
+        &self,
+        account: &str,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>> {
+        let s = self.state.lock().await;
+        let mut rows: Vec<(String, Conversation)> = s
+            .conversations
+            .values()
+            .filter(|c| c.account == account)
+            .filter_map(|c| list_sort_key(c, &filter.viewer).map(|k| (k, c)))
+            .filter(|(k, c)| {
+                let t = super::keys::sort_key_time(k).unwrap_or(0);
+                filter.start.is_none_or(|st| t >= st)
+                    && filter.end.is_none_or(|en| t <= en)
+                    && filter.status.is_none_or(|st| c.status == st)
+                    && filter
+                        .from_user_ref_key
+                        .as_ref()
+                        .is_none_or(|r| &c.customer.external_id == r)
+            })
+            .map(|(k, c)| (k, c.clone()))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        if !filter.ascending {
+            rows.reverse();
+        }
+        Ok(take_page(rows, page, filter.ascending))
+    }
+
+    async fn add_message(&self, msg: &Message, sender_id: &str) -> Result<Added> {
+        let mut s = self.state.lock().await;
+        let conv_key = (msg.account.clone(), msg.conversation_id.clone());
+        if !s.conversations.contains_key(&conv_key) {
+            return Err(crate::error::Error::NotFound("conversation".into()));
+        }
+        if let Some(e) = &msg.external_id {
+            let k = (
+                msg.account.clone(),
+                msg.sender,
+                sender_id.to_owned(),
+                e.clone(),
+            );
+            if let Some((c, m)) = s.external_ids.get(&k) {
+                return Ok(Added::DuplicateMessage {
+                    conversation_id: c.clone(),
+                    message_id: m.clone(),
+                });
+            }
+            s.external_ids
+                .insert(k, (msg.conversation_id.clone(), msg.id.clone()));
+        }
+        s.messages.insert(
+            (
+                msg.account.clone(),
+                msg.conversation_id.clone(),
+                msg.id.clone(),
+            ),
+            msg.clone(),
+        );
+        Ok(Added::Added)
+    }
+
+    async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>> {
+        let s = self.state.lock().await;
+        Ok(s.messages
+            .get(&(account.to_owned(), conv.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn list_messages(
+        &self,
+        account: &str,
+        conv: &str,
+        viewer: Side,
+        page: &PageRequest,
+    ) -> Result<Page<Message>> {
+        let s = self.state.lock().await;
+        let lo = (account.to_owned(), conv.to_owned(), String::new());
+        let rows = s
+            .messages
+            .range(lo..)
+            .take_while(|((a, c, _), _)| a == account && c == conv)
+            .filter(|(_, m)| m.visible_to(viewer))
+            .map(|((_, _, id), m)| (id.clone(), m.clone()))
+            .collect();
+        Ok(take_page(rows, page, true))
+    }
+
+    async fn mark_read(
+        &self,
+        account: &str,
+        conv: &str,
+        side: Side,
+        now: Millis,
+    ) -> Result<Option<Conversation>> {
+        let mut s = self.state.lock().await;
+        let Some(c) = s
+            .conversations
+            .get_mut(&(account.to_owned(), conv.to_owned()))
+        else {
+            return Ok(None);
+        };
+        match side {
+            Side::Seller => {
+                c.seller_read_at = Some(now);
+                c.unread_to_count = 0;
+                c.is_new_to = false;
+            }
+            Side::Customer => {
+                c.customer_read_at = Some(now);
+                c.unread_from_count = 0;
+            }
+        }
+        Ok(Some(c.clone()))
+    }
+
+    async fn set_status(
+        &self,
+        account: &str,
+        conv: &str,
+        status: ConversationStatus,
+        now: Millis,
+    ) -> Result<Option<Conversation>> {
+        let mut s = self.state.lock().await;
+        let Some(c) = s
+            .conversations
+            .get_mut(&(account.to_owned(), conv.to_owned()))
+        else {
+            return Ok(None);
+        };
+        c.status = status;
+        c.updated_at = now;
+        Ok(Some(c.clone()))
+    }
+
+    async fn decide_message(
+        &self,
+        account: &str,
+        conv: &str,
+        id: &str,
+        moderation: &Moderation,
+    ) -> Result<Decided> {
+        let mut s = self.state.lock().await;
+        let mkey = (account.to_owned(), conv.to_owned(), id.to_owned());
+        let ckey = (account.to_owned(), conv.to_owned());
+        let (Some(msg), true) = (
+            s.messages.get(&mkey).cloned(),
+            s.conversations.contains_key(&ckey),
+        ) else {
+            return Ok(Decided::NotFound);
+        };
+        if msg.moderation.status != ModerationStatus::WaitingModeration {
+            return Ok(Decided::AlreadyDecided);
+        }
+        let mut msg = msg;
+        msg.moderation = moderation.clone();
+        s.messages.insert(mkey, msg.clone());
+        let c = s.conversations.get_mut(&ckey).expect("checked above");
+        if moderation.status == ModerationStatus::Approved {
+            let at = moderation.when_at.unwrap_or(msg.when_at);
+            apply_approval(c, &msg, at);
+        }
+        Ok(Decided::Applied(Box::new(c.clone()), Box::new(msg)))
+    }
+}

@@ -1,0 +1,171 @@
+//! Store ports, split by capability, and their two adapters: DynamoDB (single table) and the
+//! embedded in-process store of the local stack. Both pass the same contract suite
+//! (`tests/tests/store_contract.rs`).
+
+pub mod dynamo;
+pub mod keys;
+pub mod memory;
+
+pub use memory::list_sort_key;
+
+use async_trait::async_trait;
+
+use crate::clock::Millis;
+use crate::domain::model::{
+    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation, Seller, Side,
+};
+use crate::error::Result;
+
+/// One page of a list, always in the list's own order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// More items follow in the direction of reading (before the first one when `backward`).
+    pub more: bool,
+}
+
+/// Where a page starts: past a cursor (a sort key, exclusive; cheap), or after skipping `skip`
+/// matching items. `backward` reads towards the start of the list from the cursor (the
+/// `previous` link); the page still comes back in list order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+    pub skip: usize,
+    pub backward: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Viewer {
+    Seller(String),
+    Customer(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationFilter {
+    pub viewer: Viewer,
+    pub status: Option<ConversationStatus>,
+    pub from_user_ref_key: Option<String>,
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+    pub ascending: bool,
+}
+
+/// What creating a conversation did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    Created,
+    /// The customer already has a conversation with this seller about this product.
+    TopicExists(String),
+    /// The first message's `external_id` was used before: the earlier message.
+    DuplicateMessage {
+        conversation_id: String,
+        message_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    Added,
+    DuplicateMessage {
+        conversation_id: String,
+        message_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided {
+    /// The decision was written (and, when approved, the conversation moved).
+    Applied(Box<Conversation>, Box<Message>),
+    /// The message had been decided before: nothing changed.
+    AlreadyDecided,
+    NotFound,
+}
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn put_account(&self, account: &Account) -> Result<()>;
+    async fn get_account(&self, id: &str) -> Result<Option<Account>>;
+    async fn put_seller(&self, seller: &Seller) -> Result<()>;
+    async fn get_seller(&self, account: &str, id: &str) -> Result<Option<Seller>>;
+    async fn put_app_token(&self, token: &AppToken) -> Result<()>;
+    async fn get_app_token(&self, hash: &str) -> Result<Option<AppToken>>;
+}
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Creates the contact when the e-mail is unknown; otherwise sets each name only where it is
+    /// still unknown. Returns the contact as stored.
+    async fn upsert_contact(
+        &self,
+        account: &str,
+        email: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        external_id: Option<&str>,
+        now: Millis,
+    ) -> Result<Contact>;
+    async fn get_contact(&self, account: &str, email: &str) -> Result<Option<Contact>>;
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn find_topic(
+        &self,
+        account: &str,
+        seller: &str,
+        customer: &str,
+        product_id: &str,
+    ) -> Result<Option<String>>;
+    /// Writes the conversation, its topic and its first message atomically.
+    async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created>;
+    async fn get_conversation(&self, account: &str, id: &str) -> Result<Option<Conversation>>;
+    async fn list_conversations(
+        &self,
+        account: &str,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>>;
+    /// Adds a message to an existing conversation; `external_id` is unique per sender.
+    async fn add_message(&self, msg: &Message, sender_id: &str) -> Result<Added>;
+    async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>>;
+    /// Newest last. Only what `viewer` may see.
+    async fn list_messages(
+        &self,
+        account: &str,
+        conv: &str,
+        viewer: Side,
+        page: &PageRequest,
+    ) -> Result<Page<Message>>;
+    async fn mark_read(
+        &self,
+        account: &str,
+        conv: &str,
+        side: Side,
+        now: Millis,
+    ) -> Result<Option<Conversation>>;
+    async fn set_status(
+        &self,
+        account: &str,
+        conv: &str,
+        status: ConversationStatus,
+        now: Millis,
+    ) -> Result<Option<Conversation>>;
+    /// Writes a moderation decision once. Approval moves the conversation: counters,
+    /// `last_message`, `last_interaction_at`, `is_new_to`, and reopens it for a customer message.
+    async fn decide_message(
+        &self,
+        account: &str,
+        conv: &str,
+        id: &str,
+        moderation: &Moderation,
+    ) -> Result<Decided>;
+}
+
+pub trait Store: TenantStore + ContactStore + ConversationStore {}
+impl<T: TenantStore + ContactStore + ConversationStore> Store for T {}
+
+/// The external id uniqueness scope: per account, side and sender.
+pub fn sender_id_of(conv: &Conversation, side: Side) -> &str {
+    &conv.party(side).id
+}
