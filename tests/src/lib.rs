@@ -1,1 +1,293 @@
+//! Test harness: a local stack per test on port 0 with its own data (an embedded store, or its own
+//! DynamoDB table and SQS queue on the moto server the test command started), an HTTP client,
+//! token helpers and a clock the test controls.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use balcao::auth::{
+    mint_seller_token, SellerClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET, LOCAL_ISSUER,
+    SCOPE_SELLER_READ, SCOPE_SELLER_WRITE,
+};
+use balcao::clock::{Clock, Millis};
+use balcao::store::Store;
+use balcao_local::{Backend, Stack};
+use serde_json::{json, Value};
+
+pub const DEMO_APP_TOKEN: &str = "pat-demo-lojademo-0000000000000000000000000001";
+pub const OTHER_ACCOUNT_APP_TOKEN: &str = "pat-demo-outraloja-000000000000000000000000002";
+pub const STARTER_APP_TOKEN: &str = "pat-demo-lojastarter-00000000000000000000000003";
+pub const NO_SCOPE_APP_TOKEN: &str = "pat-demo-noscope-0000000000000000000000000004";
+pub const TOKEN_PATH: &str = "/conversations/v3/visitor-identification/tokens/create";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Dynamo,
+}
+
+/// Moves only when told, and one millisecond on every read so ids taken in a row stay ordered.
+#[derive(Debug, Clone)]
+pub struct TestClock(Arc<AtomicI64>);
+
+impl TestClock {
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicI64::new(1_795_000_000_000)))
+    }
+    pub fn advance(&self, ms: Millis) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+    pub fn peek(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> Millis {
+        self.0.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+/// The moto endpoint the test command exported. DynamoDB tests fail loudly without it, unless
+/// `BALCAO_SKIP_DYNAMODB=1` says to skip them on purpose.
+pub fn dynamo_available() -> bool {
+    if std::env::var("AWS_ENDPOINT_URL").is_ok() {
+        return true;
+    }
+    if std::env::var("BALCAO_SKIP_DYNAMODB").as_deref() == Ok("1") {
+        eprintln!("skipping a DynamoDB case: BALCAO_SKIP_DYNAMODB=1");
+        return false;
+    }
+    panic!("AWS_ENDPOINT_URL is not set: run the tests with scripts/test (it starts moto), or set BALCAO_SKIP_DYNAMODB=1");
+}
+
+pub fn backend(kind: StoreKind) -> Backend {
+    match kind {
+        StoreKind::Embedded => Backend::Embedded,
+        StoreKind::Dynamo => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            Backend::Aws {
+                table: format!("balcao-test-{id}"),
+                moderation_queue: format!("balcao-moderation-{id}"),
+                create: true,
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub stack: Stack,
+    pub clock: TestClock,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// A fresh stack, or `None` when DynamoDB cases are skipped on purpose.
+pub async fn spawn_app(kind: StoreKind) -> Option<TestApp> {
+    if kind == StoreKind::Dynamo && !dynamo_available() {
+        return None;
+    }
+    let clock = TestClock::new();
+    let stack = balcao_local::build(&backend(kind), Arc::new(clock.clone()))
+        .await
+        .expect("the stack builds");
+    let (addr, server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), stack.app.clone())
+        .await
+        .expect("binds a port");
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        addr,
+        http: reqwest::Client::new(),
+        stack,
+        clock,
+        _server: server,
+    })
+}
+
+/// A response read whole: status, headers we check, JSON body.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    /// Asserts the contract's error envelope and its category; returns the body.
+    pub fn expect_error(&self, status: u16, category: &str) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["status"], "error", "{}", self.body);
+        assert_eq!(self.body["category"], category, "{}", self.body);
+        assert_eq!(
+            self.body["correlationId"].as_str(),
+            self.request_id.as_deref(),
+            "correlationId must equal x-request-id"
+        );
+        assert!(self.body["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()));
+        &self.body
+    }
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert!(self.request_id.is_some(), "every response has x-request-id");
+        &self.body
+    }
+}
+
+pub struct Call<'a> {
+    app: &'a TestApp,
+    req: reqwest::RequestBuilder,
+}
+
+impl Call<'_> {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.req = self.req.bearer_auth(token);
+        self
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.req = self.req.header(k, v);
+        self
+    }
+    pub fn json(mut self, body: &Value) -> Self {
+        self.req = self
+            .req
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self
+    }
+    pub fn raw(mut self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
+        self.req = self.req.header("content-type", content_type).body(body);
+        self
+    }
+    pub async fn send(self) -> Res {
+        let _ = self.app;
+        let res = self
+            .req
+            .send()
+            .await
+            .expect("the request reaches the stack");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("JSON body, got {:?}", String::from_utf8_lossy(&bytes)))
+        };
+        Res {
+            status,
+            request_id,
+            headers,
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.stack.app.store.clone()
+    }
+
+    pub fn call(&self, method: &str, path: &str) -> Call<'_> {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        Call {
+            app: self,
+            req: self.http.request(m, format!("{}{}", self.base, path)),
+        }
+    }
+
+    pub fn seller_token(&self, account: &str, seller: &str) -> String {
+        self.seller_token_with(
+            account,
+            seller,
+            &format!("{SCOPE_SELLER_READ} {SCOPE_SELLER_WRITE}"),
+            3600,
+        )
+    }
+
+    pub fn seller_token_with(
+        &self,
+        account: &str,
+        seller: &str,
+        scope: &str,
+        ttl_s: i64,
+    ) -> String {
+        let claims = SellerClaims {
+            sub: format!("{seller}-user"),
+            account: account.into(),
+            seller_id: seller.into(),
+            scope: scope.into(),
+            name: Some("Ana do Atendimento".into()),
+        };
+        mint_seller_token(
+            LOCAL_DEV_SECRET.as_bytes(),
+            LOCAL_DEV_KID,
+            LOCAL_ISSUER,
+            LOCAL_AUDIENCE,
+            &claims,
+            self.clock.peek() / 1000 + ttl_s,
+        )
+        .unwrap()
+    }
+
+    /// An identification token for `email`, from the account's private app token.
+    pub async fn visitor_token(&self, app_token: &str, email: &str) -> String {
+        let r = self
+            .call("POST", TOKEN_PATH)
+            .bearer(app_token)
+            .json(&json!({"email": email, "firstName": "Test", "lastName": "Visitor"}))
+            .send()
+            .await;
+        r.expect(200)["token"].as_str().expect("a token").to_owned()
+    }
+
+    pub fn as_customer<'a>(
+        &'a self,
+        method: &str,
+        path: &str,
+        token: &str,
+        email: &str,
+    ) -> Call<'a> {
+        self.call(method, path)
+            .bearer(token)
+            .header("x-identification-email", email)
+    }
+
+    /// Opens a conversation about `product` as the customer; returns its id.
+    pub async fn open(
+        &self,
+        token: &str,
+        email: &str,
+        seller: &str,
+        product: &str,
+        content: &str,
+    ) -> String {
+        let r = self
+            .as_customer("POST", "/v0/customer/conversations", token, email)
+            .json(&json!({
+                "seller_id": seller,
+                "tags": [{"name": "productId", "value": product}, {"name": "productTitle", "value": "Geladeira Frost Free"}],
+                "content": content,
+            }))
+            .send()
+            .await;
+        assert!(r.status == 201 || r.status == 200, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+}
