@@ -2,6 +2,7 @@
 //! as the Lambda packages, an embedded store (or DynamoDB/SQS), in-process queues, and the demo
 //! fixture.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use balcao::clock::{Clock, SystemClock};
 use balcao::error::Error;
 use balcao::fixture::Fixture;
 use balcao::http::{finish, new_request_id, MAX_BODY_BYTES};
+use balcao::queue::WebhookEvent;
 use balcao::queue::{MemoryQueue, Queue, QueueName, SqsQueue};
 use balcao::store::dynamo::DynamoStore;
 use balcao::store::memory::MemoryStore;
@@ -21,8 +23,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Mutex;
 
 pub const DEMO_FIXTURE: &str = include_str!("../fixtures/demo.json");
+
+pub mod workers;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -44,6 +49,10 @@ pub struct Stack {
     pub memory_queue: Option<Arc<MemoryQueue>>,
     pub dynamo: Option<DynamoStore>,
     pub sqs: Option<Arc<SqsQueue>>,
+    /// Webhook events the workers queued, as the fan-out took them off the queue.
+    pub events: Arc<Mutex<Vec<WebhookEvent>>>,
+    /// Moderation jobs that failed every attempt (the local stand-in for the DLQ).
+    pub dead_letters: Arc<Mutex<Vec<String>>>,
 }
 
 pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Error> {
@@ -55,17 +64,21 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
             let store = Arc::new(MemoryStore::new());
             fixture.load(store.as_ref(), now).await?;
             let queue = Arc::new(MemoryQueue::new());
-            Ok(Stack {
+            let stack = Stack {
                 app: App {
                     store,
                     queue: queue.clone(),
                     auth,
                     clock,
                 },
-                memory_queue: Some(queue),
+                memory_queue: Some(queue.clone()),
                 dynamo: None,
                 sqs: None,
-            })
+                events: Arc::default(),
+                dead_letters: Arc::default(),
+            };
+            workers::start_memory(&stack, &queue).await;
+            Ok(stack)
         }
         Backend::Aws {
             table,
@@ -75,20 +88,35 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
             let sdk = balcao::config::aws_config().await;
             let store = DynamoStore::new(aws_sdk_dynamodb(&sdk), table.clone());
             let sqs_client = aws_sdk_sqs::Client::new(&sdk);
-            let url = if *create {
+            let mut urls = HashMap::new();
+            for (q, name) in [
+                (QueueName::Moderation, moderation_queue.clone()),
+                (
+                    QueueName::WebhookEvents,
+                    format!("{moderation_queue}-webhook-events"),
+                ),
+            ] {
+                let url = if *create {
+                    workers::create_queue_with_dlq(&sqs_client, &name).await?
+                } else {
+                    sqs_client
+                        .get_queue_url()
+                        .queue_name(&name)
+                        .send()
+                        .await?
+                        .queue_url
+                        .unwrap_or_default()
+                };
+                urls.insert(q, url);
+            }
+            if *create {
                 if !store.table_exists().await? {
                     store.create_table().await?;
                 }
                 fixture.load(&store, now).await?;
-                SqsQueue::create_queue(&sqs_client, moderation_queue).await?
-            } else {
-                moderation_queue.clone()
-            };
-            let sqs = Arc::new(SqsQueue::new(
-                sqs_client,
-                [(QueueName::Moderation, url)].into_iter().collect(),
-            ));
-            Ok(Stack {
+            }
+            let sqs = Arc::new(SqsQueue::new(sqs_client.clone(), urls.clone()));
+            let stack = Stack {
                 app: App {
                     store: Arc::new(store.clone()),
                     queue: sqs.clone(),
@@ -98,7 +126,11 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
                 memory_queue: None,
                 dynamo: Some(store),
                 sqs: Some(sqs),
-            })
+                events: Arc::default(),
+                dead_letters: Arc::default(),
+            };
+            workers::start_sqs(&stack, sqs_client, urls);
+            Ok(stack)
         }
     }
 }

@@ -48,20 +48,31 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// Everything a Lambda function needs: DynamoDB table `BALCAO_TABLE`, moderation queue
-/// `BALCAO_MODERATION_QUEUE_URL`, keys as in [`auth_from_env`].
-pub async fn lambda_app() -> Result<App> {
+/// Store, queues and clock of Lambda mode: DynamoDB table `BALCAO_TABLE`, queue URLs
+/// `BALCAO_MODERATION_QUEUE_URL` and `BALCAO_WEBHOOK_EVENTS_QUEUE_URL` (each function is given
+/// only the ones it sends to).
+pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dyn Clock>)> {
     let sdk = aws_config().await;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), var("BALCAO_TABLE")?);
     let mut urls = HashMap::new();
-    if let Ok(url) = var("BALCAO_MODERATION_QUEUE_URL") {
-        urls.insert(QueueName::Moderation, url);
+    for (q, name) in [
+        (QueueName::Moderation, "BALCAO_MODERATION_QUEUE_URL"),
+        (QueueName::WebhookEvents, "BALCAO_WEBHOOK_EVENTS_QUEUE_URL"),
+    ] {
+        if let Ok(url) = var(name) {
+            urls.insert(q, url);
+        }
     }
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), urls);
+    Ok((Arc::new(store), Arc::new(queue), Arc::new(SystemClock)))
+}
+
+/// Everything an HTTP function needs: [`lambda_backend`] plus keys as in [`auth_from_env`].
+pub async fn lambda_app() -> Result<App> {
+    let (store, queue, clock) = lambda_backend().await?;
     Ok(App {
-        store: Arc::new(store),
-        queue: Arc::new(queue),
+        store,
+        queue,
         auth: auth_from_env(clock.clone())?,
         clock,
     })

@@ -11,7 +11,9 @@ pub mod error;
 pub mod fixture;
 pub mod http;
 pub mod ids;
+pub mod moderation;
 pub mod queue;
 pub mod store;
+pub mod workers;
 
 pub use error::{Error, Result};

@@ -13,13 +13,19 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueName {
+    /// New messages waiting for the moderation worker.
     Moderation,
+    /// Webhook events waiting to be fanned out to subscriptions.
+    WebhookEvents,
 }
 
 impl QueueName {
+    pub const ALL: [QueueName; 2] = [QueueName::Moderation, QueueName::WebhookEvents];
+
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Moderation => "moderation",
+            QueueName::WebhookEvents => "webhook-events",
         }
     }
 }
@@ -30,6 +36,33 @@ pub struct ModerationJob {
     pub account: String,
     pub conversation_id: String,
     pub message_id: String,
+}
+
+/// Seed `WebhookEvent`, plus the event id, the seller it is for and when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// Stable for the same decision: a re-queued event keeps its id, so receivers can dedupe.
+    pub id: String,
+    pub account: String,
+    pub seller_id: String,
+    pub created_at: String,
+    pub data: WebhookEventData,
+    pub detail: WebhookEventDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventData {
+    /// `conversation` or `message`.
+    pub domain: String,
+    /// `NEW` or `UPDATED`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventDetail {
+    pub conversation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 #[async_trait]
@@ -106,7 +139,7 @@ impl MemoryQueue {
     pub fn new() -> Self {
         let mut senders = HashMap::new();
         let mut receivers = HashMap::new();
-        for q in [QueueName::Moderation] {
+        for q in QueueName::ALL {
             let (tx, rx) = mpsc::unbounded_channel();
             senders.insert(q, tx);
             receivers.insert(q, rx);

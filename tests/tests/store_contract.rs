@@ -54,6 +54,7 @@ fn conv(account: &str, id: &str, seller: &str, customer: &str, product: &str) ->
         last_interaction_at: None,
         seller_read_at: None,
         customer_read_at: None,
+        first_approved_message_id: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn msg(c: &Conversation, id: &str, sender: Side, ext: Option<&str>, at: i64) -> 
             block_rules: vec![],
         },
         when_at: at,
+        events_pending: false,
     }
 }
 
@@ -123,6 +125,10 @@ async fn tenants_round_trip(kind: StoreKind) {
         id: "acc-x".into(),
         name: "X".into(),
         tier: Tier::Enterprise,
+        moderation: ModerationSettings {
+            blocked_words: vec!["x".into()],
+            allowed_domains: vec!["x.com".into()],
+        },
     };
     s.put_account(&a).await.unwrap();
     assert_eq!(s.get_account("acc-x").await.unwrap(), Some(a));
@@ -281,14 +287,32 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         .items
         .is_empty());
 
-    let Decided::Applied(after, m) = s
-        .decide_message("acc", &c.id, &first.id, &approved(T0 + 100))
+    assert_eq!(
+        s.decide_message(&first, &approved(T0 + 100)).await.unwrap(),
+        Decided::Applied
+    );
+    let m = s
+        .get_message("acc", &c.id, &first.id)
         .await
         .unwrap()
-    else {
-        panic!("first decision applies")
-    };
+        .unwrap();
     assert_eq!(m.moderation.status, ModerationStatus::Approved);
+    assert!(m.events_pending);
+    s.clear_events_pending("acc", &c.id, &first.id)
+        .await
+        .unwrap();
+    assert!(
+        !s.get_message("acc", &c.id, &first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .events_pending
+    );
+    let after = s.get_conversation("acc", &c.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.first_approved_message_id.as_deref(),
+        Some(first.id.as_str())
+    );
     assert_eq!(after.unread_to_count, 1);
     assert_eq!(after.unread_from_count, 0);
     assert!(after.is_new_to);
@@ -296,13 +320,11 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
     assert_eq!(after.last_message.as_ref().unwrap().id, first.id);
     // Redelivery: nothing moves twice.
     assert_eq!(
-        s.decide_message("acc", &c.id, &first.id, &approved(T0 + 200))
-            .await
-            .unwrap(),
+        s.decide_message(&first, &approved(T0 + 200)).await.unwrap(),
         Decided::AlreadyDecided
     );
     let stored = s.get_conversation("acc", &c.id).await.unwrap().unwrap();
-    assert_eq!(stored, *after);
+    assert_eq!(stored, after);
     assert_eq!(
         s.list_conversations("acc", &seller_filter("s1"), &page(10))
             .await
@@ -330,12 +352,10 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
             tags: vec!["CPF".into()],
         }],
     };
-    assert!(matches!(
-        s.decide_message("acc", &c.id, &bad.id, &rejected)
-            .await
-            .unwrap(),
-        Decided::Applied(..)
-    ));
+    assert_eq!(
+        s.decide_message(&bad, &rejected).await.unwrap(),
+        Decided::Applied
+    );
     assert_eq!(
         s.get_conversation("acc", &c.id).await.unwrap().unwrap(),
         stored
@@ -368,12 +388,15 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
     // A seller reply, approved, counts for the customer.
     let reply = msg(&c, &id(400), Side::Seller, None, T0 + 400);
     s.add_message(&reply, "s1").await.unwrap();
-    s.decide_message("acc", &c.id, &reply.id, &approved(T0 + 401))
-        .await
-        .unwrap();
+    s.decide_message(&reply, &approved(T0 + 401)).await.unwrap();
     let now = s.get_conversation("acc", &c.id).await.unwrap().unwrap();
     assert_eq!((now.unread_to_count, now.unread_from_count), (1, 1));
     assert_eq!(now.last_message.unwrap().id, reply.id);
+    // The first approved message stays the one that showed the conversation.
+    assert_eq!(
+        now.first_approved_message_id.as_deref(),
+        Some(first.id.as_str())
+    );
 
     // Reading resets the reader's side only.
     let read = s
@@ -396,10 +419,10 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         s.mark_read("other", &c.id, Side::Seller, T0).await.unwrap(),
         None
     );
+    let mut foreign = reply.clone();
+    foreign.account = "other".into();
     assert_eq!(
-        s.decide_message("other", &c.id, &reply.id, &approved(T0))
-            .await
-            .unwrap(),
+        s.decide_message(&foreign, &approved(T0)).await.unwrap(),
         Decided::NotFound
     );
 
@@ -412,9 +435,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
     assert_eq!(closed.status, ConversationStatus::Closed);
     let back = msg(&c, &id(700), Side::Customer, None, T0 + 700);
     s.add_message(&back, "c1").await.unwrap();
-    s.decide_message("acc", &c.id, &back.id, &approved(T0 + 701))
-        .await
-        .unwrap();
+    s.decide_message(&back, &approved(T0 + 701)).await.unwrap();
     assert_eq!(
         s.get_conversation("acc", &c.id)
             .await
@@ -440,7 +461,7 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
         c.customer.external_id = customer.into();
         let m = msg(&c, &id(i * 10 + 2), Side::Customer, None, T0 + i * 10);
         s.create_conversation(&c, &m).await.unwrap();
-        s.decide_message("acc", &c.id, &m.id, &approved(T0 + 1000 + i * 10))
+        s.decide_message(&m, &approved(T0 + 1000 + i * 10))
             .await
             .unwrap();
         if i % 3 == 0 {
@@ -452,12 +473,11 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
     }
     // Noise: another seller and another account.
     let other = conv("acc", &id(9001), "s2", "c-even", "P0");
-    s.create_conversation(&other, &msg(&other, &id(9002), Side::Customer, None, T0))
+    let other_msg = msg(&other, &id(9002), Side::Customer, None, T0);
+    s.create_conversation(&other, &other_msg).await.unwrap();
+    s.decide_message(&other_msg, &approved(T0 + 1))
         .await
         .unwrap();
-    s.decide_message("acc", &other.id, &id(9002), &approved(T0 + 1))
-        .await
-        .ok();
     let foreign = conv("acc2", &id(9003), "s1", "c-even", "P0");
     s.create_conversation(
         &foreign,
@@ -591,9 +611,7 @@ async fn message_pages_walk_both_ways(kind: StoreKind) {
     let c = conv("acc", &id(1), "s1", "c1", "P");
     let first = msg(&c, &id(2), Side::Customer, None, T0);
     s.create_conversation(&c, &first).await.unwrap();
-    s.decide_message("acc", &c.id, &first.id, &approved(T0 + 3))
-        .await
-        .unwrap();
+    s.decide_message(&first, &approved(T0 + 3)).await.unwrap();
     let mut all = vec![first.id.clone()];
     for i in 0..12 {
         let side = if i % 2 == 0 {
@@ -607,9 +625,7 @@ async fn message_pages_walk_both_ways(kind: StoreKind) {
             .unwrap();
         // Every third customer message stays waiting: invisible to the seller.
         if !(side == Side::Customer && i % 3 == 1) {
-            s.decide_message("acc", &c.id, &m.id, &approved(T0 + 100 + i))
-                .await
-                .unwrap();
+            s.decide_message(&m, &approved(T0 + 100 + i)).await.unwrap();
         }
         all.push(m.id.clone());
     }

@@ -332,6 +332,7 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
         last_interaction_at: None,
         seller_read_at: None,
         customer_read_at: None,
+        first_approved_message_id: None,
     };
     let first = new_message(
         &conv,
@@ -424,6 +425,7 @@ fn new_message(conv: &Conversation, side: Side, m: NewMessage, now: i64) -> Mess
             block_rules: Vec::new(),
         },
         when_at: now,
+        events_pending: false,
     }
 }
 

@@ -28,6 +28,19 @@ pub struct Account {
     pub id: String,
     pub name: String,
     pub tier: Tier,
+    #[serde(default)]
+    pub moderation: ModerationSettings,
+}
+
+/// What an account adds to the moderation rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModerationSettings {
+    /// Words blocked as offensive on top of the built-in list.
+    #[serde(default)]
+    pub blocked_words: Vec<String>,
+    /// Link domains allowed (with their subdomains), e.g. the store's own site.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +229,9 @@ pub struct Conversation {
     pub seller_read_at: Option<Millis>,
     #[serde(default)]
     pub customer_read_at: Option<Millis>,
+    /// The message whose approval first showed the conversation to the seller (written once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_approved_message_id: Option<String>,
 }
 
 impl Conversation {
@@ -258,6 +274,10 @@ pub struct Message {
     pub metadata: BTreeMap<String, String>,
     pub moderation: Moderation,
     pub when_at: Millis,
+    /// Set with the moderation decision, cleared once its webhook events are queued: a redelivered
+    /// job re-queues them only while this is set (the outbox of the decision).
+    #[serde(default)]
+    pub events_pending: bool,
 }
 
 impl Message {

@@ -767,35 +767,27 @@ impl ConversationStore for DynamoStore {
         .await
     }
 
-    async fn decide_message(
-        &self,
-        account: &str,
-        conv: &str,
-        id: &str,
-        moderation: &Moderation,
-    ) -> Result<Decided> {
-        let Some(msg) = self
-            .get::<Message>(keys::message(account, conv, id))
-            .await?
-        else {
-            return Ok(Decided::NotFound);
-        };
-        if msg.moderation.status != ModerationStatus::WaitingModeration {
-            return Ok(Decided::AlreadyDecided);
-        }
+    async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided> {
+        let (account, conv, id) = (
+            msg.account.as_str(),
+            msg.conversation_id.as_str(),
+            msg.id.as_str(),
+        );
         let (mpk, msk) = keys::message(account, conv, id);
         let msg_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(mpk, msk)))
-            .update_expression("SET #mod = :m")
+            .update_expression("SET #mod = :m, #pending = :true")
             .condition_expression("#mod.#st = :waiting")
             .set_expression_attribute_names(Some(names(&[
                 ("#mod", "moderation"),
                 ("#st", "status"),
+                ("#pending", "events_pending"),
             ])))
             .set_expression_attribute_values(Some(HashMap::from([
                 (":m".to_owned(), attr(moderation)?),
                 (":waiting".to_owned(), s("WAITING_MODERATION")),
+                (":true".to_owned(), AttributeValue::Bool(true)),
             ])))
             .build()
             .map_err(Error::unexpected)?;
@@ -807,11 +799,11 @@ impl ConversationStore for DynamoStore {
             let (cpk, csk) = keys::conversation(account, conv);
             let (expr, unread) = match msg.sender {
                 Side::Customer => (
-                    "SET #lm = :lm, #lia = :at, #upd = :at, #new = :true, #status = :opened, GSI1SK = :sk, GSI2SK = :sk ADD #unread :one",
+                    "SET #lm = :lm, #lia = :at, #upd = :at, #first = if_not_exists(#first, :mid), #new = :true, #status = :opened, GSI1SK = :sk, GSI2SK = :sk ADD #unread :one",
                     "unread_to_count",
                 ),
                 Side::Seller => (
-                    "SET #lm = :lm, #lia = :at, #upd = :at, GSI1SK = :sk, GSI2SK = :sk ADD #unread :one",
+                    "SET #lm = :lm, #lia = :at, #upd = :at, #first = if_not_exists(#first, :mid), GSI1SK = :sk, GSI2SK = :sk ADD #unread :one",
                     "unread_from_count",
                 ),
             };
@@ -820,12 +812,14 @@ impl ConversationStore for DynamoStore {
                 ("#lia", "last_interaction_at"),
                 ("#upd", "updated_at"),
                 ("#unread", unread),
+                ("#first", "first_approved_message_id"),
             ]);
             let mut vals = HashMap::from([
                 (":lm".to_owned(), attr(&msg.minimal())?),
                 (":at".to_owned(), n(at)),
                 (":sk".to_owned(), s(sort)),
                 (":one".to_owned(), n(1)),
+                (":mid".to_owned(), s(id)),
             ]);
             if msg.sender == Side::Customer {
                 nm.insert("#new".into(), "is_new_to".into());
@@ -873,11 +867,30 @@ impl ConversationStore for DynamoStore {
             }
             Err(e) => return Err(e.into()),
         }
-        let Some(c) = self.get_conversation(account, conv).await? else {
-            return Ok(Decided::NotFound);
-        };
-        let mut msg = msg;
-        msg.moderation = moderation.clone();
-        Ok(Decided::Applied(Box::new(c), Box::new(msg)))
+        Ok(Decided::Applied)
+    }
+
+    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {
+        self.count();
+        let (pk, sk) = keys::message(account, conv, id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #pending = :false")
+            .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_names(Some(names(&[("#pending", "events_pending")])))
+            .set_expression_attribute_values(Some(HashMap::from([(
+                ":false".to_owned(),
+                AttributeValue::Bool(false),
+            )])))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

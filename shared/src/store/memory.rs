@@ -100,6 +100,9 @@ pub(crate) fn apply_approval(conv: &mut Conversation, msg: &Message, at: Millis)
         }
         Side::Seller => conv.unread_from_count += 1,
     }
+    if conv.first_approved_message_id.is_none() {
+        conv.first_approved_message_id = Some(msg.id.clone());
+    }
     conv.last_message = Some(msg.minimal());
     conv.last_interaction_at = Some(at);
     conv.updated_at = at;
@@ -383,33 +386,44 @@ impl ConversationStore for MemoryStore {
         Ok(Some(c.clone()))
     }
 
-    async fn decide_message(
-        &self,
-        account: &str,
-        conv: &str,
-        id: &str,
-        moderation: &Moderation,
-    ) -> Result<Decided> {
+    async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided> {
         let mut s = self.state.lock().await;
-        let mkey = (account.to_owned(), conv.to_owned(), id.to_owned());
-        let ckey = (account.to_owned(), conv.to_owned());
-        let (Some(msg), true) = (
+        let mkey = (
+            msg.account.clone(),
+            msg.conversation_id.clone(),
+            msg.id.clone(),
+        );
+        let ckey = (msg.account.clone(), msg.conversation_id.clone());
+        let (Some(stored), true) = (
             s.messages.get(&mkey).cloned(),
             s.conversations.contains_key(&ckey),
         ) else {
             return Ok(Decided::NotFound);
         };
-        if msg.moderation.status != ModerationStatus::WaitingModeration {
+        if stored.moderation.status != ModerationStatus::WaitingModeration {
             return Ok(Decided::AlreadyDecided);
         }
-        let mut msg = msg;
-        msg.moderation = moderation.clone();
-        s.messages.insert(mkey, msg.clone());
-        let c = s.conversations.get_mut(&ckey).expect("checked above");
+        let mut stored = stored;
+        stored.moderation = moderation.clone();
+        stored.events_pending = true;
+        s.messages.insert(mkey, stored.clone());
         if moderation.status == ModerationStatus::Approved {
-            let at = moderation.when_at.unwrap_or(msg.when_at);
-            apply_approval(c, &msg, at);
+            let at = moderation.when_at.unwrap_or(stored.when_at);
+            if let Some(c) = s.conversations.get_mut(&ckey) {
+                apply_approval(c, &stored, at);
+            }
         }
-        Ok(Decided::Applied(Box::new(c.clone()), Box::new(msg)))
+        Ok(Decided::Applied)
+    }
+
+    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {
+        let mut s = self.state.lock().await;
+        if let Some(m) = s
+            .messages
+            .get_mut(&(account.to_owned(), conv.to_owned(), id.to_owned()))
+        {
+            m.events_pending = false;
+        }
+        Ok(())
     }
 }

@@ -73,10 +73,11 @@ pub enum Added {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decided {
-    /// The decision was written (and, when approved, the conversation moved).
-    Applied(Box<Conversation>, Box<Message>),
+    /// The decision was written (and, when approved, the conversation moved), with
+    /// `events_pending` set.
+    Applied,
     /// The message had been decided before: nothing changed.
     AlreadyDecided,
     NotFound,
@@ -151,15 +152,12 @@ pub trait ConversationStore: Send + Sync {
         status: ConversationStatus,
         now: Millis,
     ) -> Result<Option<Conversation>>;
-    /// Writes a moderation decision once. Approval moves the conversation: counters,
-    /// `last_message`, `last_interaction_at`, `is_new_to`, and reopens it for a customer message.
-    async fn decide_message(
-        &self,
-        account: &str,
-        conv: &str,
-        id: &str,
-        moderation: &Moderation,
-    ) -> Result<Decided>;
+    /// Writes a moderation decision on `msg` (as read, still waiting) once, atomically with its
+    /// effect: approval moves the conversation (counters, `last_message`, `last_interaction_at`,
+    /// `is_new_to`; a customer message reopens it). Marks the message `events_pending`.
+    async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided>;
+    /// The decision's webhook events are queued.
+    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()>;
 }
 
 pub trait Store: TenantStore + ContactStore + ConversationStore {}

@@ -1,0 +1,247 @@
+//! The local stand-ins for SQS event source mappings: tasks that take batches off the queues
+//! (in-process channels, or real SQS queues when the stack runs against AWS endpoints) and hand
+//! them to the same worker handlers the Lambda packages run, with retries and a dead-letter list.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use balcao::error::Error;
+use balcao::queue::{MemoryQueue, Queue, QueueName, WebhookEvent};
+use balcao::workers::moderation::Moderator;
+use tokio::sync::Mutex;
+
+use crate::Stack;
+
+/// Attempts before a job is dead-lettered (the template's `maxReceiveCount`).
+pub const MAX_ATTEMPTS: u32 = 5;
+const BATCH: usize = 10;
+
+fn record(id: String, body: String) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id);
+    m.body = Some(body);
+    m
+}
+
+fn batch_event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+/// Keeps what the webhook-events queue receives (bounded), until the fan-out takes it over.
+async fn keep_event(events: &Mutex<Vec<WebhookEvent>>, body: &str) {
+    match serde_json::from_str::<WebhookEvent>(body) {
+        Ok(e) => {
+            tracing::info!(event_id = %e.id, domain = %e.data.domain, status = %e.data.status, conversation_id = %e.detail.conversation_id, "webhook event queued");
+            let mut v = events.lock().await;
+            if v.len() >= 10_000 {
+                v.remove(0);
+            }
+            v.push(e);
+        }
+        Err(e) => tracing::warn!(error = %e, "unreadable webhook event"),
+    }
+}
+
+pub async fn start_memory(stack: &Stack, queue: &Arc<MemoryQueue>) {
+    let app = &stack.app;
+    let moderator = Arc::new(Moderator::new(
+        app.store.clone(),
+        app.queue.clone(),
+        app.clock.clone(),
+    ));
+    if let Some(mut rx) = queue.take_receiver(QueueName::Moderation).await {
+        let queue = queue.clone();
+        let dead = stack.dead_letters.clone();
+        tokio::spawn(async move {
+            // body -> attempts so far
+            let attempts: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+            while let Some(first) = rx.recv().await {
+                let mut bodies = vec![first];
+                while bodies.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(b) => bodies.push(b),
+                        Err(_) => break,
+                    }
+                }
+                let records = bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| record(i.to_string(), b.clone()))
+                    .collect();
+                let res = moderator.handle_batch(batch_event(records)).await;
+                let failed: Vec<usize> = res
+                    .batch_item_failures
+                    .iter()
+                    .filter_map(|f| f.item_identifier.parse().ok())
+                    .collect();
+                {
+                    let mut a = attempts.lock().await;
+                    for (i, b) in bodies.iter().enumerate() {
+                        if !failed.contains(&i) {
+                            a.remove(b);
+                        }
+                    }
+                }
+                for i in failed {
+                    let body = bodies[i].clone();
+                    let n = {
+                        let mut a = attempts.lock().await;
+                        let n = a.entry(body.clone()).or_insert(0);
+                        *n += 1;
+                        *n
+                    };
+                    if n >= MAX_ATTEMPTS {
+                        tracing::error!(body = %body, "moderation job dead-lettered after {n} attempts");
+                        attempts.lock().await.remove(&body);
+                        dead.lock().await.push(body);
+                        continue;
+                    }
+                    let q = queue.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(100 * u64::from(n))).await;
+                        let _ = q.send(QueueName::Moderation, body).await;
+                    });
+                }
+            }
+        });
+    }
+    if let Some(mut rx) = queue.take_receiver(QueueName::WebhookEvents).await {
+        let events = stack.events.clone();
+        tokio::spawn(async move {
+            while let Some(body) = rx.recv().await {
+                keep_event(&events, &body).await;
+            }
+        });
+    }
+}
+
+/// Creates a queue and its DLQ (redrive after [`MAX_ATTEMPTS`]); returns the queue URL.
+pub async fn create_queue_with_dlq(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<String, Error> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq_url = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_ATTEMPTS})
+            .to_string();
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "5")
+        .send()
+        .await?;
+    Ok(out.queue_url.unwrap_or_default())
+}
+
+/// Long-polls the SQS queues and runs the workers on what arrives, deleting what succeeded.
+pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) {
+    let app = &stack.app;
+    let moderator = Arc::new(Moderator::new(
+        app.store.clone(),
+        app.queue.clone(),
+        app.clock.clone(),
+    ));
+    if let Some(url) = urls.get(&QueueName::Moderation).cloned() {
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                let received = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(BATCH as i32)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await;
+                let msgs = match received {
+                    Ok(out) => out.messages.unwrap_or_default(),
+                    Err(e) => {
+                        tracing::warn!(error = %balcao::http::ErrorChain(&e), "receive failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if msgs.is_empty() {
+                    continue;
+                }
+                let records = msgs
+                    .iter()
+                    .map(|m| {
+                        record(
+                            m.message_id.clone().unwrap_or_default(),
+                            m.body.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                let res = moderator.handle_batch(batch_event(records)).await;
+                let failed: Vec<String> = res
+                    .batch_item_failures
+                    .into_iter()
+                    .map(|f| f.item_identifier)
+                    .collect();
+                for m in msgs {
+                    if failed.contains(&m.message_id.clone().unwrap_or_default()) {
+                        continue;
+                    }
+                    if let Some(h) = m.receipt_handle {
+                        let _ = client
+                            .delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(h)
+                            .send()
+                            .await;
+                    }
+                }
+            }
+        });
+    }
+    if let Some(url) = urls.get(&QueueName::WebhookEvents).cloned() {
+        let events = stack.events.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(out) = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(BATCH as i32)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await
+                else {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                };
+                for m in out.messages.unwrap_or_default() {
+                    keep_event(&events, m.body.as_deref().unwrap_or("")).await;
+                    if let Some(h) = m.receipt_handle {
+                        let _ = client
+                            .delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(h)
+                            .send()
+                            .await;
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,872 @@
+//! The moderation rules engine: compiled once per cold start, then every message is normalised
+//! to ASCII bytes ([`normalize`]), cut into tokens with the separators between them, and read by
+//! each rule. Findings become seed `BlockRule`s, one per kind:
+//! `CPF`, `CNPJ`, `PIX`, `EMAIL`, `PHONE`, `LINK`, `OFFENSIVE`.
+//!
+//! Evasions it sees through: separators and line breaks between digits, digits written as words,
+//! `arroba`/`(at)`/`[at]`, `ponto com`, full-width and look-alike letters, leetspeak and repeated
+//! letters in words. What it must let pass: prices, quantities, order and tracking numbers, dates,
+//! CEPs, product codes and sizes (see `tests/corpus/`).
+
+pub mod normalize;
+pub mod words;
+
+use std::collections::HashSet;
+
+use crate::domain::model::BlockRule;
+
+/// Kinds of finding, in the order their rules are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tag {
+    Cpf,
+    Cnpj,
+    Pix,
+    Email,
+    Phone,
+    Link,
+    Offensive,
+}
+
+impl Tag {
+    pub const ALL: [Tag; 7] = [
+        Tag::Cpf,
+        Tag::Cnpj,
+        Tag::Pix,
+        Tag::Email,
+        Tag::Phone,
+        Tag::Link,
+        Tag::Offensive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tag::Cpf => "CPF",
+            Tag::Cnpj => "CNPJ",
+            Tag::Pix => "PIX",
+            Tag::Email => "EMAIL",
+            Tag::Phone => "PHONE",
+            Tag::Link => "LINK",
+            Tag::Offensive => "OFFENSIVE",
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Tag::Cpf => "A mensagem contém um CPF",
+            Tag::Cnpj => "A mensagem contém um CNPJ",
+            Tag::Pix => "A mensagem contém uma chave PIX",
+            Tag::Email => "A mensagem contém um endereço de e-mail",
+            Tag::Phone => "A mensagem contém um número de telefone",
+            Tag::Link => "A mensagem contém um link externo",
+            Tag::Offensive => "A mensagem contém linguagem ofensiva",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The set of kinds found in one message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Findings(u8);
+
+impl Findings {
+    pub fn add(&mut self, t: Tag) {
+        self.0 |= t.bit();
+    }
+    pub fn has(self, t: Tag) -> bool {
+        self.0 & t.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn tags(self) -> impl Iterator<Item = Tag> {
+        Tag::ALL.into_iter().filter(move |t| self.has(*t))
+    }
+    pub fn block_rules(self) -> Vec<BlockRule> {
+        self.tags()
+            .map(|t| BlockRule {
+                reason: t.reason().to_owned(),
+                tags: vec![t.as_str().to_owned()],
+            })
+            .collect()
+    }
+}
+
+// ---- separators between tokens ------------------------------------------------------------
+
+const S_SPACE: u16 = 1;
+const S_NL: u16 = 1 << 1;
+const S_DOT: u16 = 1 << 2;
+const S_DASH: u16 = 1 << 3;
+const S_SLASH: u16 = 1 << 4;
+const S_AT: u16 = 1 << 5;
+const S_COLON: u16 = 1 << 6;
+const S_COMMA: u16 = 1 << 7;
+const S_PAREN: u16 = 1 << 8;
+const S_PLUS: u16 = 1 << 9;
+const S_DOLLAR: u16 = 1 << 10;
+const S_STAR: u16 = 1 << 11;
+const S_BRACKET: u16 = 1 << 12;
+const S_OTHER: u16 = 1 << 13;
+
+const fn sep_table() -> [u16; 256] {
+    let mut t = [S_OTHER; 256];
+    t[b' ' as usize] = S_SPACE;
+    t[b'\n' as usize] = S_NL;
+    t[b'.' as usize] = S_DOT;
+    t[b'-' as usize] = S_DASH;
+    t[b'_' as usize] = S_DASH;
+    t[b'/' as usize] = S_SLASH;
+    t[b'\\' as usize] = S_SLASH;
+    t[b'@' as usize] = S_AT;
+    t[b':' as usize] = S_COLON;
+    t[b',' as usize] = S_COMMA;
+    t[b';' as usize] = S_COMMA;
+    t[b'(' as usize] = S_PAREN;
+    t[b')' as usize] = S_PAREN;
+    t[b'+' as usize] = S_PLUS;
+    t[b'$' as usize] = S_DOLLAR;
+    t[b'*' as usize] = S_STAR;
+    t[b'#' as usize] = S_STAR;
+    t[b'[' as usize] = S_BRACKET;
+    t[b']' as usize] = S_BRACKET;
+    t[b'{' as usize] = S_BRACKET;
+    t[b'}' as usize] = S_BRACKET;
+    t
+}
+
+static SEP: [u16; 256] = sep_table();
+
+const K_ALPHA: u8 = 1;
+const K_DIGIT: u8 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    start: u32,
+    end: u32,
+    kind: u8,
+    /// The separator before this token: kinds of character in it, and its length.
+    sep: u16,
+    sep_len: u16,
+    /// Where that separator starts.
+    sep_start: u32,
+}
+
+impl Token {
+    fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+}
+
+fn tokenize(text: &[u8], out: &mut Vec<Token>) {
+    out.clear();
+    let mut i = 0usize;
+    let n = text.len();
+    let mut sep = 0u16;
+    let mut sep_start = 0usize;
+    while i < n {
+        let b = text[i];
+        if b.is_ascii_alphanumeric() {
+            let start = i;
+            let mut kind = 0u8;
+            while i < n && text[i].is_ascii_alphanumeric() {
+                kind |= if text[i].is_ascii_digit() {
+                    K_DIGIT
+                } else {
+                    K_ALPHA
+                };
+                i += 1;
+            }
+            out.push(Token {
+                start: start as u32,
+                end: i as u32,
+                kind,
+                sep,
+                sep_len: (start - sep_start).min(u16::MAX as usize) as u16,
+                sep_start: sep_start as u32,
+            });
+            sep = 0;
+            sep_start = i;
+        } else {
+            sep |= SEP[b as usize];
+            i += 1;
+        }
+    }
+}
+
+// ---- the engine ---------------------------------------------------------------------------
+
+/// A set of words, stored collapsed, with a quick filter on (length, first letter).
+#[derive(Debug, Clone, Default)]
+pub struct WordSet {
+    words: HashSet<Vec<u8>>,
+    filter: [u32; 32],
+}
+
+impl WordSet {
+    pub fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> WordSet {
+        let mut set = WordSet::default();
+        for w in words {
+            let mut norm = normalize::normalize(w);
+            norm.retain(|b| b.is_ascii_alphanumeric());
+            let c = collapse(&leet(&norm));
+            if c.is_empty() {
+                continue;
+            }
+            set.filter[c.len().min(31)] |= letter_bit(c[0]);
+            set.words.insert(c);
+        }
+        set
+    }
+
+    fn contains_collapsed(&self, w: &[u8]) -> bool {
+        !w.is_empty()
+            && self.filter[w.len().min(31)] & letter_bit(w[0]) != 0
+            && self.words.contains(w)
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+fn letter_bit(b: u8) -> u32 {
+    1 << (b.wrapping_sub(b'a') & 31)
+}
+
+fn leet(w: &[u8]) -> Vec<u8> {
+    w.iter()
+        .map(|&b| match b {
+            b'0' => b'o',
+            b'1' => b'i',
+            b'3' => b'e',
+            b'4' => b'a',
+            b'5' => b's',
+            b'7' => b't',
+            b'8' => b'b',
+            b'@' => b'a',
+            b'$' => b's',
+            other => other,
+        })
+        .collect()
+}
+
+fn collapse(w: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w.len());
+    for &b in w {
+        if out.last() != Some(&b) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// What an account adds to the rules.
+#[derive(Debug, Clone, Default)]
+pub struct AccountRules {
+    pub blocked: WordSet,
+    /// Lowercase domains; a link to one of them or to a subdomain passes.
+    pub allowed_domains: Vec<Vec<u8>>,
+}
+
+impl AccountRules {
+    pub fn new(blocked_words: &[String], allowed_domains: &[String]) -> AccountRules {
+        AccountRules {
+            blocked: WordSet::new(blocked_words.iter().map(String::as_str)),
+            allowed_domains: allowed_domains
+                .iter()
+                .map(|d| {
+                    d.trim()
+                        .trim_start_matches("*.")
+                        .to_ascii_lowercase()
+                        .into_bytes()
+                })
+                .filter(|d| !d.is_empty())
+                .collect(),
+        }
+    }
+
+    fn allows(&self, domain: &[u8]) -> bool {
+        self.allowed_domains.iter().any(|a| {
+            domain == a.as_slice()
+                || (domain.len() > a.len()
+                    && domain.ends_with(a)
+                    && domain[domain.len() - a.len() - 1] == b'.')
+        })
+    }
+}
+
+pub struct Engine {
+    offensive: WordSet,
+    code_words: HashSet<&'static [u8]>,
+    tlds: HashSet<&'static [u8]>,
+    not_domain: HashSet<&'static [u8]>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Buffers reused across messages.
+#[derive(Default)]
+pub struct Scratch {
+    text: Vec<u8>,
+    tokens: Vec<Token>,
+    word: Vec<u8>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            offensive: WordSet::new(words::OFFENSIVE.iter().copied()),
+            code_words: words::CODE_WORDS.iter().map(|w| w.as_bytes()).collect(),
+            tlds: words::TLDS.iter().map(|w| w.as_bytes()).collect(),
+            not_domain: words::NOT_A_DOMAIN.iter().map(|w| w.as_bytes()).collect(),
+        }
+    }
+
+    /// Every kind of finding in `text`.
+    pub fn check(&self, text: &str, account: Option<&AccountRules>) -> Findings {
+        let mut scratch = Scratch::default();
+        self.check_with(text, account, &mut scratch)
+    }
+
+    pub fn check_with(
+        &self,
+        text: &str,
+        account: Option<&AccountRules>,
+        s: &mut Scratch,
+    ) -> Findings {
+        normalize::normalize_into(text, &mut s.text);
+        tokenize(&s.text, &mut s.tokens);
+        let mut f = Findings::default();
+        let cx = Cx {
+            e: self,
+            text: &s.text,
+            toks: &s.tokens,
+            account,
+        };
+        cx.digits(&mut f);
+        cx.alnum_cnpj(&mut f);
+        let mut consumed = vec![false; s.tokens.len()];
+        cx.emails(&mut f, &mut consumed);
+        cx.links(&mut f, &consumed);
+        cx.words(&mut f, &mut s.word);
+        // PIX: a random key (UUID) on its own, or the word next to any other kind of key.
+        if cx.uuid() {
+            f.add(Tag::Pix);
+        }
+        if (f.has(Tag::Cpf) || f.has(Tag::Cnpj) || f.has(Tag::Email) || f.has(Tag::Phone))
+            && cx.mentions_pix()
+        {
+            f.add(Tag::Pix);
+        }
+        f
+    }
+}
+
+struct Cx<'a> {
+    e: &'a Engine,
+    text: &'a [u8],
+    toks: &'a [Token],
+    account: Option<&'a AccountRules>,
+}
+
+/// Separators digits of one number may have between them (kept short: a long gap is prose).
+const DIGIT_JOIN: u16 =
+    S_SPACE | S_NL | S_DOT | S_DASH | S_SLASH | S_COLON | S_COMMA | S_PAREN | S_PLUS | S_STAR;
+const CPF_SEPS: u16 = S_SPACE | S_NL | S_DOT | S_DASH | S_STAR | S_SLASH;
+const CNPJ_SEPS: u16 = CPF_SEPS;
+const PHONE_SEPS: u16 = S_SPACE | S_NL | S_DOT | S_DASH | S_PAREN | S_PLUS | S_STAR;
+
+#[derive(Clone, Copy)]
+struct Group {
+    at: usize,
+    len: usize,
+    /// Separator before this group (0 for the first).
+    sep: u16,
+    /// A plain run of digits as typed (not digits written as words).
+    typed: bool,
+}
+
+impl<'a> Cx<'a> {
+    fn word(&self, t: &Token) -> &'a [u8] {
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    fn sep_text(&self, t: &Token) -> &'a [u8] {
+        &self.text[t.sep_start as usize..t.start as usize]
+    }
+
+    fn digit_value(&self, t: &Token) -> Option<DigitTok<'a>> {
+        match t.kind {
+            K_DIGIT => Some(DigitTok::Typed(self.word(t))),
+            K_ALPHA => words::number_word(self.word(t)).map(DigitTok::Word),
+            _ => None,
+        }
+    }
+
+    /// CPF, CNPJ (numeric) and phone numbers, from clusters of digit groups.
+    fn digits(&self, f: &mut Findings) {
+        let toks = self.toks;
+        let mut i = 0;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        while i < toks.len() {
+            if self.digit_value(&toks[i]).is_none() {
+                i += 1;
+                continue;
+            }
+            // Grow the cluster.
+            buf.clear();
+            groups.clear();
+            let start = i;
+            let mut j = i;
+            while j < toks.len() {
+                let t = &toks[j];
+                if j > start && (t.sep & !DIGIT_JOIN != 0 || t.sep_len > 3) {
+                    break;
+                }
+                let Some(d) = self.digit_value(t) else { break };
+                let at = buf.len();
+                let typed = matches!(d, DigitTok::Typed(_));
+                match d {
+                    DigitTok::Typed(s) => buf.extend(s.iter().map(|b| b - b'0')),
+                    DigitTok::Word(v) => buf.extend_from_slice(v),
+                }
+                groups.push(Group {
+                    at,
+                    len: buf.len() - at,
+                    sep: if j > start { t.sep } else { 0 },
+                    typed,
+                });
+                j += 1;
+            }
+            i = j.max(i + 1);
+            // Fewer than 8 digits cannot be any of these.
+            if buf.len() < 8 {
+                continue;
+            }
+            if self.is_price(start, j) {
+                continue;
+            }
+            let code_context = self.after_code_word(start);
+            self.check_cluster(&buf, &groups, code_context, f);
+        }
+    }
+
+    /// `R$ 1.299,90`, `1.299 reais`.
+    fn is_price(&self, start: usize, end: usize) -> bool {
+        let first = &self.toks[start];
+        let dollar_before = first.sep & S_DOLLAR != 0;
+        let reais_after = self
+            .toks
+            .get(end)
+            .is_some_and(|t| matches!(self.word(t), b"reais" | b"real" | b"rs"));
+        dollar_before || reais_after
+    }
+
+    fn after_code_word(&self, start: usize) -> bool {
+        let lo = start.saturating_sub(3);
+        self.toks[lo..start]
+            .iter()
+            .any(|t| t.kind == K_ALPHA && self.e.code_words.contains(self.word(t)))
+    }
+
+    fn check_cluster(&self, buf: &[u8], groups: &[Group], code_context: bool, f: &mut Findings) {
+        // Documents first; a phone is not reported from inside a document's digits.
+        let mut documents: Vec<(usize, usize)> = Vec::new();
+        let mut phones: Vec<(usize, usize)> = Vec::new();
+        for a in 0..groups.len() {
+            let mut seps = 0u16;
+            let mut len = 0usize;
+            for b in a..groups.len() {
+                if b > a {
+                    seps |= groups[b].sep;
+                }
+                len += groups[b].len;
+                if len > 14 {
+                    break;
+                }
+                let digits = &buf[groups[a].at..groups[a].at + len];
+                let solid = a == b && groups[a].typed;
+                // A bare number after "pedido", "nf", "sku"… is a code, not a document.
+                if solid && code_context {
+                    continue;
+                }
+                if len == 11 && seps & !CPF_SEPS == 0 && cpf_valid(digits) {
+                    f.add(Tag::Cpf);
+                    documents.push((a, b));
+                }
+                if len == 14 && seps & !CNPJ_SEPS == 0 && cnpj_valid_digits(digits) {
+                    f.add(Tag::Cnpj);
+                    documents.push((a, b));
+                }
+                let whole = a == 0 && b == groups.len() - 1;
+                if seps & !PHONE_SEPS == 0 && is_phone(digits, &groups[a..=b], whole) {
+                    phones.push((a, b));
+                }
+            }
+        }
+        let inside_document =
+            |(a, b): &(usize, usize)| documents.iter().any(|(x, y)| x <= a && b <= y);
+        if phones.iter().any(|p| !inside_document(p)) {
+            f.add(Tag::Phone);
+        }
+    }
+
+    /// The alphanumeric CNPJ (from July 2026): 12 characters of `0-9A-Z`, two check digits.
+    fn alnum_cnpj(&self, f: &mut Findings) {
+        let toks = self.toks;
+        let mut chars: Vec<u8> = Vec::with_capacity(16);
+        for i in 0..toks.len() {
+            if toks[i].len() > 14 {
+                continue;
+            }
+            chars.clear();
+            let mut j = i;
+            while j < toks.len() && chars.len() < 14 {
+                let t = &toks[j];
+                let tight = t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0;
+                if j > i && !tight {
+                    break;
+                }
+                chars.extend_from_slice(self.word(t));
+                j += 1;
+            }
+            if chars.len() == 14
+                && chars[..12].iter().any(|b| b.is_ascii_alphabetic())
+                && chars[12..].iter().all(|b| b.is_ascii_digit())
+                && cnpj_valid_alnum(&chars)
+            {
+                f.add(Tag::Cnpj);
+            }
+        }
+    }
+
+    /// A random PIX key: a UUID (8-4-4-4-12 hex).
+    fn uuid(&self) -> bool {
+        let toks = self.toks;
+        let hex = |t: &Token| self.word(t).iter().all(|b| b.is_ascii_hexdigit());
+        let tight_dash = |t: &Token| t.sep == S_DASH && t.sep_len == 1;
+        toks.windows(5).any(|w| {
+            [8, 4, 4, 4, 12]
+                .iter()
+                .zip(w)
+                .all(|(n, t)| t.len() == *n && hex(t))
+                && w[1..].iter().all(tight_dash)
+        })
+    }
+
+    fn mentions_pix(&self) -> bool {
+        self.toks
+            .iter()
+            .any(|t| matches!(self.word(t), b"pix" | b"chavepix"))
+    }
+
+    /// Is token `i` an "at": `@`, `arroba`, `(at)`, `[at]`? Returns the index of the first token
+    /// of the domain.
+    fn at_before(&self, i: usize) -> Option<usize> {
+        let t = &self.toks[i];
+        if t.sep & S_AT != 0 && t.sep_len <= 3 {
+            return Some(i);
+        }
+        let w = self.word(t);
+        let next = self.toks.get(i + 1)?;
+        if w == b"arroba" {
+            return Some(i + 1);
+        }
+        if w == b"at" && t.sep & (S_PAREN | S_BRACKET) != 0 && next.sep & (S_PAREN | S_BRACKET) != 0
+        {
+            return Some(i + 1);
+        }
+        None
+    }
+
+    /// Follows `label (dot label)*` from token `i`; returns the index past the last label and
+    /// whether a spoken connector (`ponto`, `(dot)`) was used.
+    fn domain_from(&self, i: usize, out: &mut Vec<u8>) -> (usize, bool) {
+        let toks = self.toks;
+        out.clear();
+        out.extend_from_slice(self.word(&toks[i]));
+        let mut j = i + 1;
+        let mut spoken = false;
+        while let Some(t) = toks.get(j) {
+            let tight_dot = t.sep == S_DOT && t.sep_len == 1;
+            let spaced_dot =
+                t.sep == (S_DOT | S_SPACE) && t.sep_len == 3 && self.sep_text(t) == b" . ";
+            if tight_dot || spaced_dot {
+                out.push(b'.');
+                out.extend_from_slice(self.word(t));
+                j += 1;
+                continue;
+            }
+            // "ponto" / "dot" / "(dot)" followed by another label.
+            let w = self.word(t);
+            if (w == b"ponto" || w == b"dot") && t.sep & !(S_SPACE | S_PAREN | S_BRACKET) == 0 {
+                if let Some(n) = toks.get(j + 1) {
+                    if n.sep & !(S_SPACE | S_PAREN | S_BRACKET) == 0 && n.kind != K_DIGIT {
+                        out.push(b'.');
+                        out.extend_from_slice(self.word(n));
+                        spoken = true;
+                        j += 2;
+                        continue;
+                    }
+                }
+            }
+            break;
+        }
+        (j, spoken)
+    }
+
+    fn last_label_is_tld(&self, domain: &[u8]) -> bool {
+        let last = domain.rsplit(|b| *b == b'.').next().unwrap_or(b"");
+        domain.contains(&b'.') && self.e.tlds.contains(last)
+    }
+
+    fn emails(&self, f: &mut Findings, consumed: &mut [bool]) {
+        let mut domain = Vec::new();
+        for i in 1..self.toks.len() {
+            let Some(d) = self.at_before(i) else { continue };
+            if d >= self.toks.len() || self.toks[i - 1].kind == 0 {
+                continue;
+            }
+            let (end, _) = self.domain_from(d, &mut domain);
+            let last = domain.rsplit(|b| *b == b'.').next().unwrap_or(b"");
+            if domain.contains(&b'.') && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
+            {
+                f.add(Tag::Email);
+                for c in consumed.iter_mut().take(end).skip(i.saturating_sub(1)) {
+                    *c = true;
+                }
+            }
+        }
+    }
+
+    fn links(&self, f: &mut Findings, consumed: &[bool]) {
+        let toks = self.toks;
+        let mut domain = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            if consumed[i] {
+                i += 1;
+                continue;
+            }
+            let t = &toks[i];
+            let w = self.word(t);
+            // Explicit links: scheme:// or www.
+            let explicit = if (w == b"http" || w == b"https")
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|n| self.sep_text(n).starts_with(b"://"))
+            {
+                Some(i + 1)
+            } else if w == b"www"
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|n| n.sep == S_DOT && n.sep_len == 1)
+            {
+                Some(i)
+            } else {
+                None
+            };
+            if let Some(d) = explicit {
+                let (end, _) = self.domain_from(d, &mut domain);
+                let host = domain.strip_prefix(b"www.").unwrap_or(&domain);
+                if !self.account.is_some_and(|a| a.allows(host)) {
+                    f.add(Tag::Link);
+                }
+                i = end.max(i + 1);
+                continue;
+            }
+            // Bare domains: name.tld, name ponto com.
+            let starts_domain = t.kind != K_DIGIT && !(t.sep == S_DOT && t.sep_len == 1 && i > 0);
+            if starts_domain {
+                let (end, spoken) = self.domain_from(i, &mut domain);
+                if end > i + 1
+                    && self.last_label_is_tld(&domain)
+                    && !(spoken && self.e.not_domain.contains(w))
+                {
+                    let host = domain.strip_prefix(b"www.").unwrap_or(&domain);
+                    if !self.account.is_some_and(|a| a.allows(host)) {
+                        f.add(Tag::Link);
+                    }
+                    i = end;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+
+    fn words(&self, f: &mut Findings, word: &mut Vec<u8>) {
+        let toks = self.toks;
+        let blocked = self.account.map(|a| &a.blocked).filter(|b| !b.is_empty());
+        let listed = |w: &[u8]| {
+            self.e.offensive.contains_collapsed(w)
+                || blocked.is_some_and(|b| b.contains_collapsed(w))
+        };
+        // Plurals too: "idiotas", "vagabundos".
+        let check = |w: &[u8], f: &mut Findings| {
+            if listed(w) || (w.len() > 3 && w.ends_with(b"s") && listed(&w[..w.len() - 1])) {
+                f.add(Tag::Offensive);
+            }
+        };
+        let mut i = 0;
+        while i < toks.len() {
+            let t = &toks[i];
+            if t.kind == K_DIGIT {
+                i += 1;
+                continue;
+            }
+            // Letters spelled out one by one: "p o r r a", "p.o.r.r.a".
+            if t.len() == 1 {
+                let mut j = i + 1;
+                while j < toks.len()
+                    && toks[j].len() == 1
+                    && toks[j].sep_len <= 2
+                    && toks[j].sep & S_NL == 0
+                {
+                    j += 1;
+                }
+                if j - i >= 3 {
+                    word.clear();
+                    for tk in &toks[i..j] {
+                        push_collapsed(word, leet_byte(self.text[tk.start as usize]));
+                    }
+                    check(word, f);
+                    i = j;
+                    continue;
+                }
+            }
+            // One word, with "@"/"$" inside it read as letters ("c@ralho").
+            word.clear();
+            let mut j = i;
+            loop {
+                for &b in self.word(&toks[j]) {
+                    push_collapsed(word, if t.kind == K_ALPHA { b } else { leet_byte(b) });
+                }
+                let Some(n) = toks.get(j + 1) else { break };
+                if n.sep_len == 1 && n.sep & (S_AT | S_DOLLAR) != 0 && n.kind != K_DIGIT {
+                    push_collapsed(word, if n.sep == S_AT { b'a' } else { b's' });
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if word.len() <= 24 {
+                check(word, f);
+            }
+            i = j + 1;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum DigitTok<'a> {
+    Typed(&'a [u8]),
+    Word(&'static [u8]),
+}
+
+fn leet_byte(b: u8) -> u8 {
+    match b {
+        b'0' => b'o',
+        b'1' => b'i',
+        b'3' => b'e',
+        b'4' => b'a',
+        b'5' => b's',
+        b'7' => b't',
+        b'8' => b'b',
+        other => other,
+    }
+}
+
+fn push_collapsed(w: &mut Vec<u8>, b: u8) {
+    if w.last() != Some(&b) {
+        w.push(b);
+    }
+}
+
+/// CPF: 11 digits, two mod-11 check digits, not all the same digit.
+pub fn cpf_valid(d: &[u8]) -> bool {
+    if d.len() != 11 || d.iter().all(|x| *x == d[0]) {
+        return false;
+    }
+    let dv = |n: usize| {
+        let s: u32 = (0..n)
+            .map(|i| d[i] as u32 * (n as u32 + 1 - i as u32))
+            .sum();
+        ((s * 10) % 11 % 10) as u8
+    };
+    dv(9) == d[9] && dv(10) == d[10]
+}
+
+fn cnpj_dv(v: &[u32]) -> u32 {
+    const W: [u32; 13] = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
+    let w = &W[13 - v.len()..];
+    let s: u32 = v.iter().zip(w).map(|(a, b)| a * b).sum();
+    let r = s % 11;
+    if r < 2 {
+        0
+    } else {
+        11 - r
+    }
+}
+
+/// Numeric CNPJ given as digit values.
+pub fn cnpj_valid_digits(d: &[u8]) -> bool {
+    if d.len() != 14 || d.iter().all(|x| *x == d[0]) {
+        return false;
+    }
+    let v: Vec<u32> = d.iter().map(|x| *x as u32).collect();
+    cnpj_dv(&v[..12]) == v[12] && cnpj_dv(&v[..13]) == v[13]
+}
+
+/// Alphanumeric CNPJ given as characters: each worth its ASCII code minus 48.
+pub fn cnpj_valid_alnum(chars: &[u8]) -> bool {
+    if chars.len() != 14 {
+        return false;
+    }
+    let v: Vec<u32> = chars
+        .iter()
+        .map(|c| c.to_ascii_uppercase() as u32 - 48)
+        .collect();
+    cnpj_dv(&v[..12]) == v[12] && cnpj_dv(&v[..13]) == v[13]
+}
+
+/// Brazilian phone numbers: +55, DDD, 8 or 9 digits. Bare 8/9-digit numbers count only when
+/// they are the whole number and written like a phone (`99999-9999`, `3333 4444`) or read out
+/// digit by digit in words.
+fn is_phone(d: &[u8], groups: &[Group], whole: bool) -> bool {
+    let mobile = |x: &[u8]| x.len() == 9 && x[0] == 9;
+    let landline = |x: &[u8]| x.len() == 8 && (2..=5).contains(&x[0]);
+    let with_ddd =
+        |x: &[u8]| x.len() >= 10 && valid_ddd(x[0], x[1]) && (mobile(&x[2..]) || landline(&x[2..]));
+    match d.len() {
+        12 | 13 => d[0] == 5 && d[1] == 5 && with_ddd(&d[2..]),
+        10 | 11 => with_ddd(d),
+        8 | 9 => {
+            let split_like_a_phone = groups.len() == 2
+                && groups[1].len == 4
+                && groups[1].sep & (S_DASH | S_SPACE | S_DOT) != 0;
+            let spoken = groups.iter().all(|g| !g.typed);
+            whole && (split_like_a_phone || spoken) && (mobile(d) || landline(d))
+        }
+        _ => false,
+    }
+}
+
+fn valid_ddd(a: u8, b: u8) -> bool {
+    words::valid_ddd(a, b)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! Word lists: offensive pt-BR words (stored with repeated letters collapsed, as the text is),
+//! words that mark a number as an order or product code, and the top-level domains that make a
+//! bare `name.tld` a link.
+
+/// Offensive words and abbreviations, accent-free, lowercase. Collapsed when the set is built.
+pub const OFFENSIVE: &[&str] = &[
+    "arrombado",
+    "arrombada",
+    "babaca",
+    "bicha",
+    "boceta",
+    "bosta",
+    "broxa",
+    "buceta",
+    "cacete",
+    "canalha",
+    "caralho",
+    "corno",
+    "cornudo",
+    "crl",
+    "cu",
+    "cuzao",
+    "cuzona",
+    "desgracado",
+    "desgracada",
+    "escroto",
+    "escrota",
+    "fdp",
+    "filhodaputa",
+    "foda",
+    "fodase",
+    "foder",
+    "fodido",
+    "fodida",
+    "fuder",
+    "fudido",
+    "fudida",
+    "idiota",
+    "imbecil",
+    "krl",
+    "lazarento",
+    "merda",
+    "mongoloide",
+    "otario",
+    "otaria",
+    "piranha",
+    "porra",
+    "pqp",
+    "punheta",
+    "puta",
+    "putaria",
+    "putinha",
+    "puto",
+    "retardado",
+    "retardada",
+    "safado",
+    "safada",
+    "traveco",
+    "vadia",
+    "vagabundo",
+    "vagabunda",
+    "vagaba",
+    "viado",
+    "vsf",
+    "vtnc",
+    "xota",
+    "xoxota",
+];
+
+/// A plain number right after one of these is an order, invoice or product code, not PII.
+pub const CODE_WORDS: &[&str] = &[
+    "pedido",
+    "pedidos",
+    "nf",
+    "nfe",
+    "nota",
+    "notafiscal",
+    "fiscal",
+    "rastreio",
+    "rastreamento",
+    "codigo",
+    "cod",
+    "sku",
+    "ean",
+    "gtin",
+    "protocolo",
+    "ref",
+    "referencia",
+    "serie",
+    "serial",
+    "boleto",
+    "lote",
+    "modelo",
+    "chamado",
+    "ticket",
+    "ordem",
+    "os",
+    "item",
+    "anuncio",
+];
+
+/// Top-level domains that turn `name.tld` into a link.
+pub const TLDS: &[&str] = &[
+    "ai", "app", "ar", "biz", "br", "cc", "cf", "click", "club", "cn", "co", "com", "de", "dev",
+    "es", "eu", "fr", "ga", "gg", "gq", "info", "io", "it", "jp", "link", "live", "ly", "me", "ml",
+    "mx", "net", "online", "org", "pt", "ru", "shop", "site", "store", "tk", "to", "top", "tv",
+    "uk", "us", "vip", "ws", "xyz",
+];
+
+/// Words that cannot start a domain written with "ponto" (`às 10 em ponto com você`).
+pub const NOT_A_DOMAIN: &[&str] = &[
+    "a", "ao", "as", "com", "da", "de", "do", "e", "em", "na", "no", "o", "os", "por", "um", "uma",
+];
+
+/// Digits written as words (and `meia` for six, as phone numbers are read aloud), as digit values.
+pub fn number_word(w: &[u8]) -> Option<&'static [u8]> {
+    Some(match w {
+        b"zero" => &[0],
+        b"um" | b"uma" => &[1],
+        b"dois" | b"duas" => &[2],
+        b"tres" => &[3],
+        b"quatro" => &[4],
+        b"cinco" => &[5],
+        b"seis" | b"meia" => &[6],
+        b"sete" => &[7],
+        b"oito" => &[8],
+        b"nove" => &[9],
+        b"dez" => &[1, 0],
+        b"onze" => &[1, 1],
+        b"doze" => &[1, 2],
+        b"treze" => &[1, 3],
+        b"quatorze" | b"catorze" => &[1, 4],
+        b"quinze" => &[1, 5],
+        b"dezesseis" => &[1, 6],
+        b"dezessete" => &[1, 7],
+        b"dezoito" => &[1, 8],
+        b"dezenove" => &[1, 9],
+        _ => return None,
+    })
+}
+
+/// Valid Brazilian area codes (DDD).
+pub fn valid_ddd(a: u8, b: u8) -> bool {
+    matches!(
+        (a, b),
+        (1, 1..=9)
+            | (2, 1 | 2 | 4 | 7 | 8)
+            | (3, 1..=5 | 7 | 8)
+            | (4, 1..=9)
+            | (5, 1 | 3 | 4 | 5)
+            | (6, 1..=9)
+            | (7, 1 | 3 | 4 | 5 | 7 | 9)
+            | (8, 1..=9)
+            | (9, 1..=9)
+    )
+}
