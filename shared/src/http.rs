@@ -135,6 +135,14 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Error::validation("body", "INVALID_ENCODING", "the body is not valid UTF-8")
     })?;
+    // Every body of this API is an object (serde would read a struct from an array too).
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::validation(
+            "body",
+            "INVALID_TYPE",
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -291,3 +291,69 @@ impl TestApp {
         r.body["id"].as_str().unwrap().to_owned()
     }
 }
+
+impl TestApp {
+    /// Waits until the moderation worker has decided `message` (it runs on the stack's queues).
+    pub async fn moderated(
+        &self,
+        account: &str,
+        conversation: &str,
+        message: &str,
+    ) -> balcao::domain::model::Message {
+        let store = self.store();
+        for _ in 0..400 {
+            if let Some(m) = store
+                .get_message(account, conversation, message)
+                .await
+                .unwrap()
+            {
+                if m.moderation.status != balcao::domain::model::ModerationStatus::WaitingModeration
+                    && !m.events_pending
+                {
+                    return m;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("message {message} was not moderated in time");
+    }
+
+    /// Waits until every message of the conversation is decided.
+    pub async fn all_moderated(&self, account: &str, conversation: &str) {
+        let store = self.store();
+        let page = balcao::store::PageRequest {
+            limit: 100,
+            after: None,
+            skip: 0,
+            backward: false,
+        };
+        let list = store
+            .list_messages(
+                account,
+                conversation,
+                balcao::domain::model::Side::Customer,
+                &page,
+            )
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = list.items.iter().map(|m| m.id.clone()).collect();
+        let seller = store
+            .list_messages(
+                account,
+                conversation,
+                balcao::domain::model::Side::Seller,
+                &page,
+            )
+            .await
+            .unwrap();
+        ids.extend(seller.items.iter().map(|m| m.id.clone()));
+        for id in ids {
+            self.moderated(account, conversation, &id).await;
+        }
+    }
+
+    /// The webhook events queued so far.
+    pub async fn events(&self) -> Vec<balcao::queue::WebhookEvent> {
+        self.stack.events.lock().await.clone()
+    }
+}
