@@ -18,12 +18,15 @@ use balcao::queue::{MemoryQueue, Queue, QueueName, SqsQueue};
 use balcao::store::dynamo::DynamoStore;
 use balcao::store::memory::MemoryStore;
 use balcao::store::Store;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
+
+/// How much of an oversized body is read and thrown away before answering 413.
+const DRAIN_LIMIT: usize = 10 * 1024 * 1024;
 
 pub const DEMO_FIXTURE: &str = include_str!("../fixtures/demo.json");
 
@@ -170,21 +173,32 @@ async fn serve_one(
     app: App,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    // API Gateway refuses bodies over 10 MB; we refuse anything past our own limit early.
-    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return Ok(to_hyper(finish(
-                Err(Error::PayloadTooLarge(MAX_BODY_BYTES)),
-                &new_request_id(),
-            )));
+    let (parts, mut body) = req.into_parts();
+    // Read up to our limit; past it keep draining (up to API Gateway's 10 MB) so the client gets
+    // the 413 instead of a broken pipe.
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_BODY_BYTES {
+                bytes.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
         }
-    };
+    }
+    if seen > MAX_BODY_BYTES {
+        return Ok(to_hyper(finish(
+            Err(Error::PayloadTooLarge(MAX_BODY_BYTES)),
+            &new_request_id(),
+        )));
+    }
     let body = if bytes.is_empty() {
         lambda_http::Body::Empty
     } else {
-        lambda_http::Body::Binary(bytes.to_vec())
+        lambda_http::Body::Binary(bytes)
     };
     let req = lambda_http::Request::from_parts(parts, body);
     Ok(to_hyper(dispatch(&app, req).await))

@@ -1,13 +1,19 @@
-//! The demo fixture: accounts, sellers, customers and private app tokens, loaded into any store.
-//! The local stack loads `local/fixtures/demo.json`; tests load the same file.
+//! The demo fixture: accounts, sellers, customers, private app tokens and a conversation, loaded
+//! into any store. The local stack loads `local/fixtures/demo.json`; tests and `events/` rely on
+//! its fixed ids.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::auth::hash_app_token;
 use crate::clock::Millis;
-use crate::domain::model::{Account, AppToken, Seller};
+use crate::domain::model::{
+    Account, AppToken, Contact, Conversation, ConversationStatus, IdentifiedVia, Message,
+    Moderation, ModerationStatus, Owner, Party, Seller, Side, Tag,
+};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Created, Store};
 
 #[derive(Debug, Deserialize)]
 pub struct Fixture {
@@ -15,15 +21,18 @@ pub struct Fixture {
     pub sellers: Vec<Seller>,
     pub customers: Vec<FixtureCustomer>,
     pub app_tokens: Vec<FixtureAppToken>,
+    #[serde(default)]
+    pub conversations: Vec<FixtureConversation>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct FixtureCustomer {
     pub account: String,
+    pub id: String,
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    pub external_id: Option<String>,
+    pub external_id: String,
 }
 
 /// Demo tokens are in the fixture in plain text so the README can use them; only their hash is
@@ -34,6 +43,26 @@ pub struct FixtureAppToken {
     pub account: String,
     pub name: String,
     pub scopes: Vec<String>,
+}
+
+/// A conversation with approved messages, so a seller has something to read at once.
+#[derive(Debug, Deserialize)]
+pub struct FixtureConversation {
+    pub account: String,
+    pub id: String,
+    pub seller_id: String,
+    pub customer_email: String,
+    pub tags: Vec<Tag>,
+    pub messages: Vec<FixtureMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FixtureMessage {
+    pub id: String,
+    pub sender: Side,
+    pub content: String,
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 impl Fixture {
@@ -50,14 +79,15 @@ impl Fixture {
         }
         for c in &self.customers {
             store
-                .upsert_contact(
-                    &c.account,
-                    &c.email.to_lowercase(),
-                    c.first_name.as_deref(),
-                    c.last_name.as_deref(),
-                    c.external_id.as_deref(),
-                    now,
-                )
+                .put_contact(&Contact {
+                    account: c.account.clone(),
+                    id: c.id.clone(),
+                    email: c.email.to_lowercase(),
+                    external_id: c.external_id.clone(),
+                    first_name: c.first_name.clone(),
+                    last_name: c.last_name.clone(),
+                    created_at: now,
+                })
                 .await?;
         }
         for t in &self.app_tokens {
@@ -69,6 +99,103 @@ impl Fixture {
                     scopes: t.scopes.clone(),
                     created_at: now,
                 })
+                .await?;
+        }
+        for c in &self.conversations {
+            self.load_conversation(store, c, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn load_conversation(
+        &self,
+        store: &dyn Store,
+        fc: &FixtureConversation,
+        now: Millis,
+    ) -> Result<()> {
+        let bad = |m: &str| Error::unexpected_msg(format!("fixture conversation {}: {m}", fc.id));
+        let seller = store
+            .get_seller(&fc.account, &fc.seller_id)
+            .await?
+            .ok_or_else(|| bad("unknown seller"))?;
+        let customer = store
+            .get_contact(&fc.account, &fc.customer_email)
+            .await?
+            .ok_or_else(|| bad("unknown customer"))?;
+        let product_id = fc
+            .tags
+            .iter()
+            .find(|t| t.name == "productId")
+            .map(|t| t.value.clone())
+            .ok_or_else(|| bad("no productId tag"))?;
+        let conv = Conversation {
+            account: fc.account.clone(),
+            id: fc.id.clone(),
+            display_name: None,
+            seller: Party {
+                id: seller.id.clone(),
+                external_id: seller.id.clone(),
+                full_name: seller.name.clone(),
+            },
+            customer: Party {
+                id: customer.id.clone(),
+                external_id: customer.external_id.clone(),
+                full_name: customer.full_name(),
+            },
+            identified_via: IdentifiedVia::VisitorIdentification,
+            product_id,
+            tags: fc.tags.clone(),
+            status: ConversationStatus::Opened,
+            unread_from_count: 0,
+            unread_to_count: 0,
+            is_new_to: false,
+            last_message: None,
+            created_at: now,
+            updated_at: now,
+            last_interaction_at: None,
+            seller_read_at: None,
+            customer_read_at: None,
+            first_approved_message_id: None,
+        };
+        for (i, fm) in fc.messages.iter().enumerate() {
+            let at = now + i as Millis;
+            let msg = Message {
+                account: fc.account.clone(),
+                conversation_id: fc.id.clone(),
+                id: fm.id.clone(),
+                external_id: None,
+                sender: fm.sender,
+                owner: fm.owner.clone(),
+                content: fm.content.clone(),
+                attachments: Vec::new(),
+                custom_fields: Vec::new(),
+                metadata: BTreeMap::new(),
+                moderation: Moderation {
+                    status: ModerationStatus::WaitingModeration,
+                    when_at: None,
+                    block_rules: Vec::new(),
+                },
+                when_at: at,
+                events_pending: false,
+            };
+            if i == 0 {
+                // Loading twice (a table that already has the fixture) is fine.
+                if let Created::TopicExists(_) | Created::DuplicateMessage { .. } =
+                    store.create_conversation(&conv, &msg).await?
+                {
+                    return Ok(());
+                }
+            } else {
+                store.add_message(&msg, &conv.party(fm.sender).id).await?;
+            }
+            let approved = Moderation {
+                status: ModerationStatus::Approved,
+                when_at: Some(at),
+                block_rules: Vec::new(),
+            };
+            store.decide_message(&msg, &approved).await?;
+            store
+                .clear_events_pending(&fc.account, &fc.id, &fm.id)
                 .await?;
         }
         Ok(())

@@ -447,6 +447,11 @@ impl ContactStore for DynamoStore {
         from_item(out.attributes.unwrap_or_default())
     }
 
+    async fn put_contact(&self, contact: &Contact) -> Result<()> {
+        self.put(keys::contact(&contact.account, &contact.email), contact)
+            .await
+    }
+
     async fn get_contact(&self, account: &str, email: &str) -> Result<Option<Contact>> {
         self.get(keys::contact(account, email)).await
     }

@@ -172,6 +172,15 @@ impl ContactStore for MemoryStore {
         Ok(c.clone())
     }
 
+    async fn put_contact(&self, contact: &Contact) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.contacts.insert(
+            (contact.account.clone(), contact.email.clone()),
+            contact.clone(),
+        );
+        Ok(())
+    }
+
     async fn get_contact(&self, account: &str, email: &str) -> Result<Option<Contact>> {
         let s = self.state.lock().await;
         Ok(s.contacts

@@ -107,6 +107,8 @@ pub trait ContactStore: Send + Sync {
         now: Millis,
     ) -> Result<Contact>;
     async fn get_contact(&self, account: &str, email: &str) -> Result<Option<Contact>>;
+    /// Writes a contact as given (fixtures and provisioning).
+    async fn put_contact(&self, contact: &Contact) -> Result<()>;
 }
 
 #[async_trait]
