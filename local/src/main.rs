@@ -6,6 +6,8 @@
 //! balcao-local mint-seller-token --account lojademo --seller seller-acme
 //!              [--scope "services:conversations-seller:read services:conversations-seller:write"]
 //!              [--ttl-seconds 3600] [--name "Ana (ACME)"]
+//! balcao-local mint-visitor-token --account lojademo --email maria@example.com
+//!              [--ttl-seconds 43200]
 //! ```
 //! `BALCAO_ADDR` sets the address too. With `--backend aws` the AWS SDK's usual configuration
 //! applies (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials).
@@ -44,6 +46,7 @@ async fn main() -> ExitCode {
     let args = Args(raw.clone());
     match raw.first().map(String::as_str) {
         Some("mint-seller-token") => mint(&args),
+        Some("mint-visitor-token") => mint_visitor(&args),
         Some("serve") | None => serve(&args).await,
         Some(s) if s.starts_with("--") && s != "--help" => serve(&args).await,
         _ => usage(),
@@ -85,6 +88,50 @@ fn mint(args: &Args) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A visitor token for a demo-fixture customer (the widget side), with a chosen lifetime.
+fn mint_visitor(args: &Args) -> ExitCode {
+    let (Some(account), Some(email)) = (args.value("--account"), args.value("--email")) else {
+        return usage();
+    };
+    let Ok(fixture) = balcao::fixture::Fixture::parse(balcao_local::DEMO_FIXTURE) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(customer) = fixture
+        .customers
+        .iter()
+        .find(|c| c.account == account && c.email.eq_ignore_ascii_case(&email))
+    else {
+        eprintln!("{email} is not a demo customer of {account}");
+        return ExitCode::from(2);
+    };
+    let ttl: i64 = args
+        .value("--ttl-seconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12 * 3600);
+    let claims = balcao::auth::VisitorClaims {
+        sub: customer.id.clone(),
+        account,
+        email: customer.email.to_lowercase(),
+        jti: uuid_like(),
+    };
+    let exp = system_clock().now_ms() / 1000 + ttl;
+    match balcao::auth::mint_visitor_token(LOCAL_DEV_SECRET.as_bytes(), LOCAL_DEV_KID, &claims, exp)
+    {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not mint a token: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    balcao::ids::random_hex(16)
 }
 
 async fn serve(args: &Args) -> ExitCode {

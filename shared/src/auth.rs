@@ -320,6 +320,27 @@ pub fn mint_seller_token(
         .map_err(Error::unexpected)
 }
 
+/// Signs a visitor identification token with an HS256 secret and a chosen expiry: the local
+/// stack's `mint-visitor-token` command (for `events/`) and the tests.
+pub fn mint_visitor_token(
+    secret: &[u8],
+    kid: &str,
+    claims: &VisitorClaims,
+    exp_s: i64,
+) -> Result<String> {
+    let mut value = serde_json::to_value(claims).map_err(Error::unexpected)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("iss".into(), VISITOR_ISSUER.into());
+        obj.insert("aud".into(), VISITOR_AUDIENCE.into());
+        obj.insert("exp".into(), exp_s.into());
+        obj.insert("token_use".into(), "visitor".into());
+    }
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, &value, &EncodingKey::from_secret(secret))
+        .map_err(Error::unexpected)
+}
+
 /// Private app tokens are high-entropy, so a plain SHA-256 is the right hash to store.
 pub fn hash_app_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

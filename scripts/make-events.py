@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Writes events/*.json: real-shaped API Gateway HTTP API (v2) and SQS events, one per route and
+worker, addressed to the demo fixture. Tokens are signed with the local development secret and
+expire in 2100, so they only work against local-mode keys (`cargo lambda invoke`, the tests).
+
+Run from the repository root after changing routes or the fixture:
+    python3 scripts/make-events.py
+"""
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+EXP_2100 = 4102444800
+ttl = str(EXP_2100 - int(time.time()))
+cli = ["cargo", "run", "-q", "-p", "balcao-local", "--"]
+seller = subprocess.check_output(cli + ["mint-seller-token", "--account", "lojademo", "--seller", "seller-acme", "--ttl-seconds", ttl, "--name", "Ana (ACME)"], text=True).strip()
+visitor = subprocess.check_output(cli + ["mint-visitor-token", "--account", "lojademo", "--email", "maria@example.com", "--ttl-seconds", ttl], text=True).strip()
+
+CONV = "01JD3M0C00000000000000V001"
+MSG = "01JD3M0C00000000000000M001"
+APP_TOKEN = "pat-demo-lojademo-0000000000000000000000000001"
+
+
+def http_event(method, route, path, *, query="", body=None, auth=None, extra_headers=None, path_params=None):
+    headers = {
+        "accept": "application/json",
+        "host": "api.balcao.example",
+        "user-agent": "curl/8.5.0",
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-proto": "https",
+    }
+    if auth:
+        headers["authorization"] = f"Bearer {auth}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+    headers.update(extra_headers or {})
+    qs = dict(p.split("=", 1) for p in query.split("&")) if query else None
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "b4lc40api",
+            "domainName": "api.balcao.example",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "curl/8.5.0"},
+            "requestId": "Q1bC2d3EFAMEvxw=",
+            "routeKey": f"{method} {route}",
+            "stage": "$default",
+            "time": "21/Nov/2026:13:36:15 +0000",
+            "timeEpoch": 1795786575935,
+        },
+        "isBase64Encoded": False,
+    }
+    if qs:
+        event["queryStringParameters"] = qs
+    if path_params:
+        event["pathParameters"] = path_params
+    if body is not None:
+        event["body"] = json.dumps(body, ensure_ascii=False)
+    return event
+
+
+def sqs_event(records):
+    return {
+        "Records": [
+            {
+                "messageId": mid,
+                "receiptHandle": f"AQEB{mid[:8]}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795786575935",
+                    "SenderId": "AROAEXAMPLE:balcao-conversations",
+                    "ApproximateFirstReceiveTimestamp": "1795786575940",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:balcao-moderation",
+                "awsRegion": "us-east-1",
+            }
+            for mid, body in records
+        ]
+    }
+
+
+customer = {"x-identification-email": "maria@example.com"}
+owner = {"name": "Ana do Atendimento", "external_id": "ana-42"}
+events = {
+    "token-create": http_event("POST", "/conversations/v3/visitor-identification/tokens/create", "/conversations/v3/visitor-identification/tokens/create",
+                               body={"email": "gob@bluth.com", "firstName": "Gob", "lastName": "Bluth"}, auth=APP_TOKEN),
+    "token-create-alias": http_event("POST", "/visitor-identification/v3/tokens/create", "/visitor-identification/v3/tokens/create",
+                                     body={"email": "maria@example.com"}, auth=APP_TOKEN),
+    "conversations-list": http_event("GET", "/v0/conversations", "/v0/conversations", query="_limit=10&status=OPENED", auth=seller),
+    "conversations-get": http_event("GET", "/v0/conversations/{id}", f"/v0/conversations/{CONV}", auth=seller, path_params={"id": CONV}),
+    "conversations-patch-status": http_event("PATCH", "/v0/conversations/{id}", f"/v0/conversations/{CONV}", body={"status": "CLOSED"}, auth=seller, path_params={"id": CONV}),
+    "conversations-messages-list": http_event("GET", "/v0/conversations/{id}/messages", f"/v0/conversations/{CONV}/messages", query="_limit=20", auth=seller, path_params={"id": CONV}),
+    "conversations-messages-post": http_event("POST", "/v0/conversations/{id}/messages", f"/v0/conversations/{CONV}/messages",
+                                              body={"content": "Temos sim, chega em 3 dias úteis.", "external_id": "erp-1001", "owner": owner}, auth=seller, path_params={"id": CONV}),
+    "conversations-messages-get": http_event("GET", "/v0/conversations/{id}/messages/{message_id}", f"/v0/conversations/{CONV}/messages/{MSG}", auth=seller,
+                                             path_params={"id": CONV, "message_id": MSG}),
+    "conversations-read-by": http_event("PATCH", "/v0/conversations/{id}/read_by", f"/v0/conversations/{CONV}/read_by", auth=seller, path_params={"id": CONV}),
+    "customer-conversations-open": http_event("POST", "/v0/customer/conversations", "/v0/customer/conversations",
+                                              body={"seller_id": "seller-bravo", "tags": [{"name": "productId", "value": "SOFA-3L"}, {"name": "productTitle", "value": "Sofá 3 lugares"}],
+                                                    "content": "Esse sofá tem na cor cinza?"}, auth=visitor, extra_headers=customer),
+    "customer-conversations-list": http_event("GET", "/v0/customer/conversations", "/v0/customer/conversations", auth=visitor, extra_headers=customer),
+    "customer-conversations-get": http_event("GET", "/v0/customer/conversations/{id}", f"/v0/customer/conversations/{CONV}", auth=visitor, extra_headers=customer, path_params={"id": CONV}),
+    "customer-messages-list": http_event("GET", "/v0/customer/conversations/{id}/messages", f"/v0/customer/conversations/{CONV}/messages", auth=visitor, extra_headers=customer,
+                                         path_params={"id": CONV}),
+    "customer-messages-post": http_event("POST", "/v0/customer/conversations/{id}/messages", f"/v0/customer/conversations/{CONV}/messages",
+                                         body={"content": "Perfeito, vou fechar a compra!"}, auth=visitor, extra_headers=customer, path_params={"id": CONV}),
+    "customer-messages-get": http_event("GET", "/v0/customer/conversations/{id}/messages/{message_id}", f"/v0/customer/conversations/{CONV}/messages/{MSG}", auth=visitor,
+                                        extra_headers=customer, path_params={"id": CONV, "message_id": MSG}),
+    "customer-read-by": http_event("PATCH", "/v0/customer/conversations/{id}/read_by", f"/v0/customer/conversations/{CONV}/read_by", auth=visitor, extra_headers=customer,
+                                   path_params={"id": CONV}),
+    "moderation-worker-batch": sqs_event([
+        ("5f0c1a9e-0001-4c4f-9e52-1b2d3c4d5e61", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": MSG})),
+        ("5f0c1a9e-0002-4c4f-9e52-1b2d3c4d5e62", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": "01JD3M0C00000000000000M0ZZ"})),
+        ("5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63", "this is not a moderation job"),
+    ]),
+}
+
+out = Path("events")
+out.mkdir(exist_ok=True)
+for name, event in events.items():
+    (out / f"{name}.json").write_text(json.dumps(event, ensure_ascii=False, indent=2) + "\n")
+print(f"wrote {len(events)} events")
