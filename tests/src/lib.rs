@@ -357,3 +357,23 @@ impl TestApp {
         self.stack.events.lock().await.clone()
     }
 }
+
+/// A seller token signed with the local development key.
+pub fn mint_seller(clock: &TestClock, account: &str, seller: &str) -> String {
+    let claims = SellerClaims {
+        sub: format!("{seller}-user"),
+        account: account.into(),
+        seller_id: seller.into(),
+        scope: format!("{SCOPE_SELLER_READ} {SCOPE_SELLER_WRITE}"),
+        name: None,
+    };
+    mint_seller_token(
+        LOCAL_DEV_SECRET.as_bytes(),
+        LOCAL_DEV_KID,
+        LOCAL_ISSUER,
+        LOCAL_AUDIENCE,
+        &claims,
+        clock.peek() / 1000 + 3600,
+    )
+    .unwrap()
+}

@@ -375,6 +375,7 @@ async fn continue_conversation(
     msg: NewMessage,
 ) -> Result<Reply> {
     let conv = load_own(app, c, id).await?;
+    // The new message waits for moderation, so the conversation it returns is unchanged.
     post_message(
         app,
         &conv,
@@ -385,7 +386,6 @@ async fn continue_conversation(
         },
     )
     .await?;
-    let conv = load_own(app, c, id).await?;
     Reply::ok(&view::conversation(&conv))
 }
 

@@ -82,6 +82,10 @@ impl Moderator {
         else {
             return Ok(Outcome::Gone);
         };
+        // Decided before: nothing to do unless its events were never queued.
+        if msg.moderation.status != ModerationStatus::WaitingModeration && !msg.events_pending {
+            return Ok(Outcome::AlreadyDecided);
+        }
         let Some(conv) = self
             .store
             .get_conversation(&job.account, &job.conversation_id)
@@ -90,11 +94,8 @@ impl Moderator {
             return Ok(Outcome::Gone);
         };
         if msg.moderation.status != ModerationStatus::WaitingModeration {
-            if msg.events_pending {
-                self.emit(&conv, &msg).await?;
-                return Ok(Outcome::EventsRequeued);
-            }
-            return Ok(Outcome::AlreadyDecided);
+            self.emit(&conv, &msg).await?;
+            return Ok(Outcome::EventsRequeued);
         }
         let rules = self.account_rules(&job.account).await?;
         let findings = self

@@ -1,0 +1,38 @@
+//! Shared bits of the benchmark binaries.
+
+/// The messages of the labelled moderation corpora (tuning and holdout), as chat text.
+pub fn corpus_messages() -> Vec<String> {
+    let raw = [
+        include_str!("../../tests/corpus/moderation.tsv"),
+        include_str!("../../tests/corpus/moderation-holdout.tsv"),
+    ];
+    raw.iter()
+        .flat_map(|f| f.lines())
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t').map(|(_, t)| t.replace("\\n", "\n")))
+        .collect()
+}
+
+/// Messages of about `size` bytes, made by joining corpus lines (so they read like chat).
+pub fn messages_of(size: usize, count: usize) -> Vec<String> {
+    let lines = corpus_messages();
+    let mut out = Vec::with_capacity(count);
+    let mut i = 0;
+    for _ in 0..count {
+        let mut m = String::new();
+        while m.len() < size {
+            if !m.is_empty() {
+                m.push(' ');
+            }
+            m.push_str(&lines[i % lines.len()]);
+            i += 7;
+        }
+        let mut cut = size.min(m.len());
+        while !m.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        m.truncate(cut);
+        out.push(m);
+    }
+    out
+}

@@ -1,0 +1,272 @@
+//! AWS calls per operation, counted on DynamoDB/SQS (moto): the table the README quotes. Counts
+//! are exact and deterministic, so they are asserted: a change that adds a call to a route shows
+//! up here (and in the README) on purpose.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use balcao::api::App;
+use balcao::auth::Auth;
+use balcao::fixture::Fixture;
+use balcao::queue::{ModerationJob, QueueName, SqsQueue};
+use balcao::store::dynamo::DynamoStore;
+use balcao::workers::moderation::Moderator;
+use balcao_tests::{dynamo_available, TestClock, DEMO_APP_TOKEN};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_calls_per_operation() {
+    if !dynamo_available() {
+        return;
+    }
+    let sdk = balcao::config::aws_config().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), format!("calls-{id}"));
+    store.create_table().await.unwrap();
+    let clock = TestClock::new();
+    Fixture::parse(balcao_local::DEMO_FIXTURE)
+        .unwrap()
+        .load(&store, clock.peek())
+        .await
+        .unwrap();
+    let sqs_client = aws_sdk_sqs::Client::new(&sdk);
+    let mut urls = HashMap::new();
+    for q in QueueName::ALL {
+        let url = SqsQueue::create_queue(&sqs_client, &format!("calls-{}-{id}", q.as_str()))
+            .await
+            .unwrap();
+        urls.insert(q, url);
+    }
+    let sqs = Arc::new(SqsQueue::new(sqs_client, urls));
+    let clock_arc: Arc<dyn balcao::clock::Clock> = Arc::new(clock.clone());
+    let app = App {
+        store: Arc::new(store.clone()),
+        queue: sqs.clone(),
+        auth: Auth::local(clock_arc.clone()),
+        clock: clock_arc.clone(),
+    };
+    // No background workers: the worker runs by hand below, so every count is one operation's.
+    let moderator = Moderator::new(app.store.clone(), sqs.clone(), clock_arc);
+    let (addr, _server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), app)
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let seller = balcao_tests::mint_seller(&clock, "lojademo", "seller-bravo");
+
+    let mut rows: Vec<(String, u64, u64)> = Vec::new();
+    let mut last = (store.calls(), sqs.calls());
+    let mut measure = |name: &str, rows: &mut Vec<(String, u64, u64)>| {
+        let now = (store.calls(), sqs.calls());
+        rows.push((name.to_owned(), now.0 - last.0, now.1 - last.1));
+        last = now;
+    };
+    let send =
+        |m: &str, path: &str, token: &str, body: Option<serde_json::Value>, customer: bool| {
+            let mut r = http
+                .request(
+                    reqwest::Method::from_bytes(m.as_bytes()).unwrap(),
+                    format!("{base}{path}"),
+                )
+                .bearer_auth(token);
+            if customer {
+                r = r.header("x-identification-email", "maria@example.com");
+            }
+            if let Some(b) = body {
+                r = r
+                    .header("content-type", "application/json")
+                    .body(b.to_string());
+            }
+            async move {
+                let res = r.send().await.unwrap();
+                let status = res.status().as_u16();
+                let v: serde_json::Value = res.json().await.unwrap();
+                assert!(status < 300, "{status}: {v}");
+                v
+            }
+        };
+
+    let tok = send(
+        "POST",
+        "/conversations/v3/visitor-identification/tokens/create",
+        DEMO_APP_TOKEN,
+        Some(json!({"email": "maria@example.com"})),
+        false,
+    )
+    .await;
+    measure("POST tokens/create", &mut rows);
+    let t = tok["token"].as_str().unwrap().to_owned();
+    let open = json!({"seller_id": "seller-bravo", "tags": [{"name": "productId", "value": "SOFA"}], "content": "Tem em cinza?"});
+    let conv = send(
+        "POST",
+        "/v0/customer/conversations",
+        &t,
+        Some(open.clone()),
+        true,
+    )
+    .await;
+    measure("POST customer/conversations (new)", &mut rows);
+    let cid = conv["id"].as_str().unwrap().to_owned();
+    send("POST", "/v0/customer/conversations", &t, Some(open), true).await;
+    measure("POST customer/conversations (same product)", &mut rows);
+    send(
+        "POST",
+        &format!("/v0/customer/conversations/{cid}/messages"),
+        &t,
+        Some(json!({"content": "Alô?"})),
+        true,
+    )
+    .await;
+    measure("POST customer/conversations/{id}/messages", &mut rows);
+    send("GET", "/v0/customer/conversations", &t, None, true).await;
+    measure("GET customer/conversations", &mut rows);
+
+    // Moderate what is queued, one job at a time.
+    let store_view = app_store_messages(&store, &cid).await;
+    measure("(test: list the queued messages)", &mut rows);
+    rows.pop();
+    for (i, m) in store_view.iter().enumerate() {
+        let job = ModerationJob {
+            account: "lojademo".into(),
+            conversation_id: cid.clone(),
+            message_id: m.clone(),
+        };
+        moderator.handle(&job).await.unwrap();
+        measure(
+            if i == 0 {
+                "worker: approve (first message)"
+            } else {
+                "worker: approve"
+            },
+            &mut rows,
+        );
+    }
+    let job = ModerationJob {
+        account: "lojademo".into(),
+        conversation_id: cid.clone(),
+        message_id: store_view[0].clone(),
+    };
+    moderator.handle(&job).await.unwrap();
+    measure("worker: redelivered job", &mut rows);
+
+    send("GET", "/v0/conversations?_limit=10", &seller, None, false).await;
+    measure("GET conversations (list)", &mut rows);
+    send(
+        "GET",
+        &format!("/v0/conversations/{cid}"),
+        &seller,
+        None,
+        false,
+    )
+    .await;
+    measure("GET conversations/{id}", &mut rows);
+    let msgs = send(
+        "GET",
+        &format!("/v0/conversations/{cid}/messages"),
+        &seller,
+        None,
+        false,
+    )
+    .await;
+    measure("GET conversations/{id}/messages", &mut rows);
+    let mid = msgs["results"][0]["id"].as_str().unwrap().to_owned();
+    send(
+        "GET",
+        &format!("/v0/conversations/{cid}/messages/{mid}"),
+        &seller,
+        None,
+        false,
+    )
+    .await;
+    measure("GET conversations/{id}/messages/{mid}", &mut rows);
+    let reply = json!({"content": "Temos!", "external_id": "erp-1", "owner": {"name": "Ana", "external_id": "ana"}});
+    send(
+        "POST",
+        &format!("/v0/conversations/{cid}/messages"),
+        &seller,
+        Some(reply.clone()),
+        false,
+    )
+    .await;
+    measure("POST conversations/{id}/messages", &mut rows);
+    send(
+        "POST",
+        &format!("/v0/conversations/{cid}/messages"),
+        &seller,
+        Some(reply),
+        false,
+    )
+    .await;
+    measure(
+        "POST conversations/{id}/messages (same external_id)",
+        &mut rows,
+    );
+    send(
+        "PATCH",
+        &format!("/v0/conversations/{cid}/read_by"),
+        &seller,
+        None,
+        false,
+    )
+    .await;
+    measure("PATCH conversations/{id}/read_by", &mut rows);
+    send(
+        "PATCH",
+        &format!("/v0/conversations/{cid}"),
+        &seller,
+        Some(json!({"status": "CLOSED"})),
+        false,
+    )
+    .await;
+    measure("PATCH conversations/{id}", &mut rows);
+
+    println!("| operation | DynamoDB calls | SQS calls |\n|---|---|---|");
+    for (name, d, s) in &rows {
+        println!("| {name} | {d} | {s} |");
+    }
+    let got: Vec<(&str, u64, u64)> = rows.iter().map(|(n, d, s)| (n.as_str(), *d, *s)).collect();
+    let expected: Vec<(&str, u64, u64)> = vec![
+        ("POST tokens/create", 3, 0),
+        ("POST customer/conversations (new)", 4, 1),
+        ("POST customer/conversations (same product)", 5, 1),
+        ("POST customer/conversations/{id}/messages", 3, 1),
+        ("GET customer/conversations", 2, 0),
+        ("worker: approve (first message)", 6, 2),
+        ("worker: approve", 5, 2),
+        ("worker: approve", 5, 2),
+        ("worker: redelivered job", 1, 0),
+        ("GET conversations (list)", 1, 0),
+        ("GET conversations/{id}", 1, 0),
+        ("GET conversations/{id}/messages", 2, 0),
+        ("GET conversations/{id}/messages/{mid}", 2, 0),
+        ("POST conversations/{id}/messages", 2, 1),
+        ("POST conversations/{id}/messages (same external_id)", 4, 1),
+        ("PATCH conversations/{id}/read_by", 2, 0),
+        ("PATCH conversations/{id}", 2, 0),
+    ];
+    assert_eq!(got, expected);
+}
+
+/// The ids of a conversation's messages, oldest first (read straight from the store).
+async fn app_store_messages(store: &DynamoStore, conv: &str) -> Vec<String> {
+    use balcao::store::ConversationStore;
+    let page = balcao::store::PageRequest {
+        limit: 100,
+        after: None,
+        skip: 0,
+        backward: false,
+    };
+    store
+        .list_messages(
+            "lojademo",
+            conv,
+            balcao::domain::model::Side::Customer,
+            &page,
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}
