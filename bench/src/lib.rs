@@ -2,6 +2,19 @@
 
 /// The messages of the labelled moderation corpora (tuning and holdout), as chat text.
 pub fn corpus_messages() -> Vec<String> {
+    labelled().into_iter().map(|(_, t)| t).collect()
+}
+
+/// Only the messages labelled clean ("-"): what most chat traffic looks like.
+pub fn clean_messages() -> Vec<String> {
+    labelled()
+        .into_iter()
+        .filter(|(tags, _)| tags == "-")
+        .map(|(_, t)| t)
+        .collect()
+}
+
+fn labelled() -> Vec<(String, String)> {
     let raw = [
         include_str!("../../tests/corpus/moderation.tsv"),
         include_str!("../../tests/corpus/moderation-holdout.tsv"),
@@ -9,13 +22,15 @@ pub fn corpus_messages() -> Vec<String> {
     raw.iter()
         .flat_map(|f| f.lines())
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('\t').map(|(_, t)| t.replace("\\n", "\n")))
+        .filter_map(|l| {
+            l.split_once('\t')
+                .map(|(tags, t)| (tags.to_owned(), t.replace("\\n", "\n")))
+        })
         .collect()
 }
 
 /// Messages of about `size` bytes, made by joining corpus lines (so they read like chat).
-pub fn messages_of(size: usize, count: usize) -> Vec<String> {
-    let lines = corpus_messages();
+pub fn messages_of(lines: &[String], size: usize, count: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(count);
     let mut i = 0;
     for _ in 0..count {

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use balcao::auth::{mint_seller_token, SellerClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET, LOCAL_ISSUER};
+use balcao::auth::{
+    mint_seller_token, SellerClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET, LOCAL_ISSUER,
+};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -23,12 +25,18 @@ async fn hello_world() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(|_req| async {
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"hello world"))))
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                        b"hello world",
+                    ))))
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
             });
         }
     });
@@ -43,14 +51,23 @@ async fn load(url: String, token: Option<String>, connections: usize, secs: u64)
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (client, url, token, done, stop) = (client.clone(), url.clone(), token.clone(), done.clone(), stop.clone());
+        let (client, url, token, done, stop) = (
+            client.clone(),
+            url.clone(),
+            token.clone(),
+            done.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let mut req = hyper::Request::get(&url);
                 if let Some(t) = &token {
                     req = req.header("authorization", format!("Bearer {t}"));
                 }
-                let res = client.request(req.body(Empty::new()).unwrap()).await.expect("request");
+                let res = client
+                    .request(req.body(Empty::new()).unwrap())
+                    .await
+                    .expect("request");
                 assert_eq!(res.status(), 200, "{url}");
                 res.into_body().collect().await.expect("body");
                 done.fetch_add(1, Ordering::Relaxed);
@@ -79,8 +96,12 @@ async fn main() {
     let secs = arg("--seconds", 3);
     let connections = arg("--connections", 32) as usize;
     let clock = balcao_local::system_clock();
-    let stack = balcao_local::build(&balcao_local::Backend::Embedded, clock.clone()).await.unwrap();
-    let (addr, _server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), stack.app.clone()).await.unwrap();
+    let stack = balcao_local::build(&balcao_local::Backend::Embedded, clock.clone())
+        .await
+        .unwrap();
+    let (addr, _server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), stack.app.clone())
+        .await
+        .unwrap();
     let hello = hello_world().await;
     let claims = SellerClaims {
         sub: "bench".into(),
@@ -89,14 +110,34 @@ async fn main() {
         scope: "services:conversations-seller:read".into(),
         name: None,
     };
-    let token = mint_seller_token(LOCAL_DEV_SECRET.as_bytes(), LOCAL_DEV_KID, LOCAL_ISSUER, LOCAL_AUDIENCE, &claims, clock.now_ms() / 1000 + 3600).unwrap();
+    let token = mint_seller_token(
+        LOCAL_DEV_SECRET.as_bytes(),
+        LOCAL_DEV_KID,
+        LOCAL_ISSUER,
+        LOCAL_AUDIENCE,
+        &claims,
+        clock.now_ms() / 1000 + 3600,
+    )
+    .unwrap();
     let conv = "01JD3M0C00000000000000V001";
     println!("local stack vs bare hyper, {connections} keep-alive connections, {secs} s each, client in the same process");
     let runs = [
         ("bare hyper hello-world", format!("http://{hello}/"), None),
-        ("GET /v0/conversations/{id}", format!("http://{addr}/v0/conversations/{conv}"), Some(token.clone())),
-        ("GET /v0/conversations?_limit=10", format!("http://{addr}/v0/conversations?_limit=10"), Some(token.clone())),
-        ("GET /v0/conversations/{id}/messages", format!("http://{addr}/v0/conversations/{conv}/messages"), Some(token.clone())),
+        (
+            "GET /v0/conversations/{id}",
+            format!("http://{addr}/v0/conversations/{conv}"),
+            Some(token.clone()),
+        ),
+        (
+            "GET /v0/conversations?_limit=10",
+            format!("http://{addr}/v0/conversations?_limit=10"),
+            Some(token.clone()),
+        ),
+        (
+            "GET /v0/conversations/{id}/messages",
+            format!("http://{addr}/v0/conversations/{conv}/messages"),
+            Some(token.clone()),
+        ),
     ];
     let mut base = 0.0;
     for (name, url, tok) in runs {
@@ -104,6 +145,9 @@ async fn main() {
         if base == 0.0 {
             base = rps;
         }
-        println!("  {name:<40} {rps:>9.0} req/s  ({:.0}% of hello-world)", rps / base * 100.0);
+        println!(
+            "  {name:<40} {rps:>9.0} req/s  ({:.0}% of hello-world)",
+            rps / base * 100.0
+        );
     }
 }

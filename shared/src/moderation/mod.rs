@@ -12,6 +12,25 @@ pub mod normalize;
 pub mod words;
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small multiplicative hash for short words: the lists are ours, so no flooding to fear, and
+/// SipHash costs more than the rest of a lookup.
+#[derive(Default, Clone, Copy)]
+pub struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastSet<T> = HashSet<T, BuildHasherDefault<WordHasher>>;
 
 use crate::domain::model::BlockRule;
 
@@ -114,6 +133,10 @@ const S_OTHER: u16 = 1 << 13;
 const fn sep_table() -> [u16; 256] {
     let mut t = [S_OTHER; 256];
     t[b' ' as usize] = S_SPACE;
+    t[b'\t' as usize] = S_SPACE;
+    t[b'\r' as usize] = S_SPACE;
+    t[0x0b] = S_SPACE;
+    t[0x0c] = S_SPACE;
     t[b'\n' as usize] = S_NL;
     t[b'.' as usize] = S_DOT;
     t[b'-' as usize] = S_DASH;
@@ -150,8 +173,8 @@ struct Token {
     /// The separator before this token: kinds of character in it, and its length.
     sep: u16,
     sep_len: u16,
-    /// Where that separator starts.
-    sep_start: u32,
+    /// The separator's first three characters (for `://` and ` . `).
+    sep_head: [u8; 3],
 }
 
 impl Token {
@@ -160,49 +183,150 @@ impl Token {
     }
 }
 
-fn tokenize(text: &[u8], out: &mut Vec<Token>) {
-    out.clear();
-    let mut i = 0usize;
-    let n = text.len();
-    let mut sep = 0u16;
-    let mut sep_start = 0usize;
-    while i < n {
-        let b = text[i];
-        if b.is_ascii_alphanumeric() {
-            let start = i;
-            let mut kind = 0u8;
-            while i < n && text[i].is_ascii_alphanumeric() {
-                kind |= if text[i].is_ascii_digit() {
-                    K_DIGIT
-                } else {
-                    K_ALPHA
-                };
-                i += 1;
-            }
-            out.push(Token {
-                start: start as u32,
-                end: i as u32,
-                kind,
-                sep,
-                sep_len: (start - sep_start).min(u16::MAX as usize) as u16,
-                sep_start: sep_start as u32,
-            });
-            sep = 0;
-            sep_start = i;
-        } else {
-            sep |= SEP[b as usize];
-            i += 1;
+const C_SEP: u8 = 0;
+const C_ALPHA: u8 = K_ALPHA;
+const C_DIGIT: u8 = K_DIGIT;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [C_SEP; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_lowercase() || c.is_ascii_uppercase() {
+            t[b] = C_ALPHA;
+        } else if c.is_ascii_digit() {
+            t[b] = C_DIGIT;
         }
+        b += 1;
     }
+    t
 }
+
+static CLASS: [u8; 256] = class_table();
+
+/// What the tokenizer saw in the whole message: lets whole rules be skipped.
+#[derive(Debug, Default, Clone, Copy)]
+struct Summary {
+    /// Every kind of separator character present.
+    seps: u16,
+    /// Digits in all-digit tokens.
+    digits: usize,
+    /// A token of exactly 14 characters (a solid CNPJ).
+    has14: bool,
+}
+
+/// The next character as a normalised ASCII byte and its width in the input, or `None` for an
+/// invisible character (which vanishes without splitting a token).
+#[inline(always)]
+fn next_char(input: &str, bytes: &[u8], i: usize) -> (Option<u8>, usize) {
+    let b = bytes[i];
+    if b < 0x80 {
+        return (Some(b), 1);
+    }
+    let c = input[i..].chars().next().unwrap_or(' ');
+    (normalize::map_char(c), c.len_utf8())
+}
+
+/// Normalises and tokenizes in one pass: `text` receives only the (normalised) characters of
+/// the tokens, back to back; each token remembers the separator before it.
+fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) -> Summary {
+    let bytes = input.as_bytes();
+    let n = bytes.len();
+    // Every output byte comes from at least one input byte: size once, write by index.
+    text.clear();
+    text.resize(n, 0);
+    out.clear();
+    let mut sum = Summary::default();
+    let mut w = 0usize;
+    let mut i = 0usize;
+    loop {
+        // A separator run.
+        let mut sep = 0u16;
+        let mut sep_len = 0usize;
+        let mut sep_head = [0u8; 3];
+        let mut first = 0u8;
+        let mut first_class = C_SEP;
+        while i < n {
+            let (m, width) = next_char(input, bytes, i);
+            i += width;
+            let Some(m) = m else { continue };
+            let class = CLASS[m as usize];
+            if class != C_SEP {
+                first = m;
+                first_class = class;
+                break;
+            }
+            if sep_len < 3 {
+                sep_head[sep_len] = m;
+            }
+            sep |= SEP[m as usize];
+            sep_len += 1;
+        }
+        sum.seps |= sep;
+        if first_class == C_SEP {
+            break;
+        }
+        // A token: letters lowercased, digits as they are.
+        let start = w;
+        text[w] = first | ((first_class == C_ALPHA) as u8) << 5;
+        w += 1;
+        let mut kind = first_class;
+        while i < n {
+            let b = bytes[i];
+            let (m, width) = if b < 0x80 {
+                (b, 1)
+            } else {
+                match next_char(input, bytes, i) {
+                    (Some(m), width) => (m, width),
+                    (None, width) => {
+                        i += width;
+                        continue;
+                    }
+                }
+            };
+            let class = CLASS[m as usize];
+            if class == C_SEP {
+                break;
+            }
+            i += width;
+            text[w] = m | ((class == C_ALPHA) as u8) << 5;
+            w += 1;
+            kind |= class;
+        }
+        let len = w - start;
+        if kind == K_DIGIT {
+            sum.digits += len;
+        }
+        sum.has14 |= len == 14;
+        out.push(Token {
+            start: start as u32,
+            end: w as u32,
+            kind,
+            sep,
+            sep_len: sep_len.min(u16::MAX as usize) as u16,
+            sep_head,
+        });
+    }
+    text.truncate(w);
+    sum
+}
+
+/// Keywords some rules need, found in one pass over the words.
+const KW_AT: u8 = 1;
+const KW_DOT: u8 = 1 << 1;
+const KW_WEB: u8 = 1 << 2;
+const KW_PIX: u8 = 1 << 3;
 
 // ---- the engine ---------------------------------------------------------------------------
 
 /// A set of words, stored collapsed, with a quick filter on (length, first letter).
 #[derive(Debug, Clone, Default)]
 pub struct WordSet {
-    words: HashSet<Vec<u8>>,
+    words: FastSet<Vec<u8>>,
     filter: [u32; 32],
+    /// For each first letter, the letters that follow it in some word (after collapsing), and
+    /// bit 26 when a one-letter word starts there: most words of a message stop here.
+    pairs: [u32; 26],
 }
 
 impl WordSet {
@@ -216,6 +340,10 @@ impl WordSet {
                 continue;
             }
             set.filter[c.len().min(31)] |= letter_bit(c[0]);
+            if c[0].is_ascii_lowercase() {
+                let second = c.get(1).map_or(1 << 26, |b| letter_bit(*b));
+                set.pairs[(c[0] - b'a') as usize] |= second;
+            }
             set.words.insert(c);
         }
         set
@@ -225,6 +353,19 @@ impl WordSet {
         !w.is_empty()
             && self.filter[w.len().min(31)] & letter_bit(w[0]) != 0
             && self.words.contains(w)
+    }
+
+    /// Could a word starting with `first` then `second` (collapsed) be in the set?
+    fn may_start(&self, first: u8, second: Option<u8>) -> bool {
+        if !first.is_ascii_lowercase() {
+            return !self.words.is_empty();
+        }
+        let row = self.pairs[(first - b'a') as usize];
+        match second {
+            Some(b) if b.is_ascii_lowercase() => row & letter_bit(b) != 0,
+            Some(_) => row != 0,
+            None => row & (1 << 26) != 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -304,9 +445,9 @@ impl AccountRules {
 
 pub struct Engine {
     offensive: WordSet,
-    code_words: HashSet<&'static [u8]>,
-    tlds: HashSet<&'static [u8]>,
-    not_domain: HashSet<&'static [u8]>,
+    code_words: FastSet<&'static [u8]>,
+    tlds: FastSet<&'static [u8]>,
+    not_domain: FastSet<&'static [u8]>,
 }
 
 impl Default for Engine {
@@ -321,6 +462,7 @@ pub struct Scratch {
     text: Vec<u8>,
     tokens: Vec<Token>,
     word: Vec<u8>,
+    consumed: Vec<bool>,
 }
 
 impl Engine {
@@ -345,8 +487,7 @@ impl Engine {
         account: Option<&AccountRules>,
         s: &mut Scratch,
     ) -> Findings {
-        normalize::normalize_into(text, &mut s.text);
-        tokenize(&s.text, &mut s.tokens);
+        let sum = tokenize(text, &mut s.text, &mut s.tokens);
         let mut f = Findings::default();
         let cx = Cx {
             e: self,
@@ -354,18 +495,30 @@ impl Engine {
             toks: &s.tokens,
             account,
         };
-        cx.digits(&mut f);
-        cx.alnum_cnpj(&mut f);
-        let mut consumed = vec![false; s.tokens.len()];
-        cx.emails(&mut f, &mut consumed);
-        cx.links(&mut f, &consumed);
-        cx.words(&mut f, &mut s.word);
+        // One pass over the words: offensive words, and the keywords that wake other rules.
+        let (kw, number_digits) = cx.words(&mut f, &mut s.word);
+        // Each rule runs only when the message has what it needs to fire.
+        if sum.digits + number_digits >= 8 {
+            cx.digits(&mut f);
+        }
+        if sum.has14 || sum.seps & (S_DOT | S_SLASH | S_DASH) != 0 {
+            cx.alnum_cnpj(&mut f);
+        }
+        s.consumed.clear();
+        s.consumed.resize(s.tokens.len(), false);
+        if sum.seps & S_AT != 0 || kw & KW_AT != 0 {
+            cx.emails(&mut f, &mut s.consumed);
+        }
+        if sum.seps & S_DOT != 0 || kw & (KW_DOT | KW_WEB) != 0 {
+            cx.links(&mut f, &s.consumed);
+        }
+        let pix_word = kw & KW_PIX != 0;
         // PIX: a random key (UUID) on its own, or the word next to any other kind of key.
-        if cx.uuid() {
+        if sum.seps & S_DASH != 0 && cx.uuid() {
             f.add(Tag::Pix);
         }
         if (f.has(Tag::Cpf) || f.has(Tag::Cnpj) || f.has(Tag::Email) || f.has(Tag::Phone))
-            && cx.mentions_pix()
+            && pix_word
         {
             f.add(Tag::Pix);
         }
@@ -402,8 +555,9 @@ impl<'a> Cx<'a> {
         &self.text[t.start as usize..t.end as usize]
     }
 
-    fn sep_text(&self, t: &Token) -> &'a [u8] {
-        &self.text[t.sep_start as usize..t.start as usize]
+    /// The first characters of the separator before `t` (at most three).
+    fn sep_text(t: &Token) -> &[u8] {
+        &t.sep_head[..(t.sep_len as usize).min(3)]
     }
 
     fn digit_value(&self, t: &Token) -> Option<DigitTok<'a>> {
@@ -528,7 +682,10 @@ impl<'a> Cx<'a> {
         let toks = self.toks;
         let mut chars: Vec<u8> = Vec::with_capacity(16);
         for i in 0..toks.len() {
-            if toks[i].len() > 14 {
+            let joined_next = toks
+                .get(i + 1)
+                .is_some_and(|n| n.sep_len == 1 && n.sep & !(S_DOT | S_SLASH | S_DASH) == 0);
+            if toks[i].len() > 14 || (toks[i].len() != 14 && !joined_next) {
                 continue;
             }
             chars.clear();
@@ -566,12 +723,6 @@ impl<'a> Cx<'a> {
         })
     }
 
-    fn mentions_pix(&self) -> bool {
-        self.toks
-            .iter()
-            .any(|t| matches!(self.word(t), b"pix" | b"chavepix"))
-    }
-
     /// Is token `i` an "at": `@`, `arroba`, `(at)`, `[at]`? Returns the index of the first token
     /// of the domain.
     fn at_before(&self, i: usize) -> Option<usize> {
@@ -602,7 +753,7 @@ impl<'a> Cx<'a> {
         while let Some(t) = toks.get(j) {
             let tight_dot = t.sep == S_DOT && t.sep_len == 1;
             let spaced_dot =
-                t.sep == (S_DOT | S_SPACE) && t.sep_len == 3 && self.sep_text(t) == b" . ";
+                t.sep == (S_DOT | S_SPACE) && t.sep_len == 3 && Self::sep_text(t) == b" . ";
             if tight_dot || spaced_dot {
                 out.push(b'.');
                 out.extend_from_slice(self.word(t));
@@ -666,7 +817,7 @@ impl<'a> Cx<'a> {
             let explicit = if (w == b"http" || w == b"https")
                 && toks
                     .get(i + 1)
-                    .is_some_and(|n| self.sep_text(n).starts_with(b"://"))
+                    .is_some_and(|n| Self::sep_text(n).starts_with(b"://"))
             {
                 Some(i + 1)
             } else if w == b"www"
@@ -688,7 +839,11 @@ impl<'a> Cx<'a> {
                 continue;
             }
             // Bare domains: name.tld, name ponto com.
-            let starts_domain = t.kind != K_DIGIT && !(t.sep == S_DOT && t.sep_len == 1 && i > 0);
+            let dot_follows = toks.get(i + 1).is_some_and(|n| {
+                (n.sep & S_DOT != 0 && n.sep_len <= 3) || matches!(self.word(n), b"ponto" | b"dot")
+            });
+            let starts_domain =
+                dot_follows && t.kind != K_DIGIT && !(t.sep == S_DOT && t.sep_len == 1 && i > 0);
             if starts_domain {
                 let (end, spoken) = self.domain_from(i, &mut domain);
                 if end > i + 1
@@ -707,8 +862,11 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn words(&self, f: &mut Findings, word: &mut Vec<u8>) {
+    /// Offensive words; returns the keywords seen and how many digits are written as words.
+    fn words(&self, f: &mut Findings, word: &mut Vec<u8>) -> (u8, usize) {
         let toks = self.toks;
+        let mut kw = 0u8;
+        let mut number_digits = 0usize;
         let blocked = self.account.map(|a| &a.blocked).filter(|b| !b.is_empty());
         let listed = |w: &[u8]| {
             self.e.offensive.contains_collapsed(w)
@@ -727,6 +885,20 @@ impl<'a> Cx<'a> {
                 i += 1;
                 continue;
             }
+            if t.kind == K_ALPHA && (2..=9).contains(&t.len()) {
+                let w = self.word(t);
+                match w {
+                    b"arroba" | b"at" => kw |= KW_AT,
+                    b"ponto" | b"dot" => kw |= KW_DOT,
+                    b"http" | b"https" | b"www" => kw |= KW_WEB,
+                    b"pix" | b"chavepix" => kw |= KW_PIX,
+                    _ => {
+                        if let Some(d) = words::number_word(w) {
+                            number_digits += d.len();
+                        }
+                    }
+                }
+            }
             // Letters spelled out one by one: "p o r r a", "p.o.r.r.a".
             if t.len() == 1 {
                 let mut j = i + 1;
@@ -744,6 +916,22 @@ impl<'a> Cx<'a> {
                     }
                     check(word, f);
                     i = j;
+                    continue;
+                }
+            }
+            // Most words are out at once: their first two letters start no listed word.
+            let glued = toks
+                .get(i + 1)
+                .is_some_and(|n| n.sep_len == 1 && n.sep & (S_AT | S_DOLLAR) != 0);
+            if !glued {
+                let w = self.word(t);
+                let mapped = |b: u8| if t.kind == K_ALPHA { b } else { leet_byte(b) };
+                let first = mapped(w[0]);
+                let second = w.iter().map(|b| mapped(*b)).find(|b| *b != first);
+                let maybe = self.e.offensive.may_start(first, second)
+                    || blocked.is_some_and(|b| b.may_start(first, second));
+                if !maybe {
+                    i += 1;
                     continue;
                 }
             }
@@ -767,6 +955,7 @@ impl<'a> Cx<'a> {
             }
             i = j + 1;
         }
+        (kw, number_digits)
     }
 }
 

