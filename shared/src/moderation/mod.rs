@@ -327,6 +327,8 @@ pub struct WordSet {
     /// For each first letter, the letters that follow it in some word (after collapsing), and
     /// bit 26 when a one-letter word starts there: most words of a message stop here.
     pairs: [u32; 26],
+    /// The first three letters of every word of three letters or more, as a bitmap.
+    triples: Vec<u64>,
 }
 
 impl WordSet {
@@ -344,15 +346,29 @@ impl WordSet {
                 let second = c.get(1).map_or(1 << 26, |b| letter_bit(*b));
                 set.pairs[(c[0] - b'a') as usize] |= second;
             }
+            if c.len() >= 3 && c[..3].iter().all(u8::is_ascii_lowercase) {
+                if set.triples.is_empty() {
+                    set.triples = vec![0; TRIPLES / 64];
+                }
+                let k = triple(&c);
+                set.triples[k / 64] |= 1 << (k % 64);
+            }
             set.words.insert(c);
         }
         set
     }
 
     fn contains_collapsed(&self, w: &[u8]) -> bool {
-        !w.is_empty()
-            && self.filter[w.len().min(31)] & letter_bit(w[0]) != 0
-            && self.words.contains(w)
+        if w.is_empty() || self.filter[w.len().min(31)] & letter_bit(w[0]) == 0 {
+            return false;
+        }
+        if w.len() >= 3 && !self.triples.is_empty() && w[..3].iter().all(u8::is_ascii_lowercase) {
+            let k = triple(w);
+            if self.triples[k / 64] & (1 << (k % 64)) == 0 {
+                return false;
+            }
+        }
+        self.words.contains(w)
     }
 
     /// Could a word starting with `first` then `second` (collapsed) be in the set?
@@ -375,6 +391,12 @@ impl WordSet {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
+}
+
+const TRIPLES: usize = 26 * 26 * 26 + 64 - (26 * 26 * 26) % 64;
+
+fn triple(w: &[u8]) -> usize {
+    ((w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize) * 26 + (w[2] - b'a') as usize
 }
 
 fn letter_bit(b: u8) -> u32 {
@@ -463,6 +485,18 @@ pub struct Scratch {
     tokens: Vec<Token>,
     word: Vec<u8>,
     consumed: Vec<bool>,
+    bufs: Bufs,
+}
+
+/// Work buffers of the rules, kept across messages so a message allocates nothing.
+#[derive(Default)]
+struct Bufs {
+    digits: Vec<u8>,
+    groups: Vec<Group>,
+    chars: Vec<u8>,
+    domain: Vec<u8>,
+    documents: Vec<(usize, usize)>,
+    phones: Vec<(usize, usize)>,
 }
 
 impl Engine {
@@ -499,18 +533,18 @@ impl Engine {
         let (kw, number_digits) = cx.words(&mut f, &mut s.word);
         // Each rule runs only when the message has what it needs to fire.
         if sum.digits + number_digits >= 8 {
-            cx.digits(&mut f);
+            cx.digits(&mut f, &mut s.bufs);
         }
         if sum.has14 || sum.seps & (S_DOT | S_SLASH | S_DASH) != 0 {
-            cx.alnum_cnpj(&mut f);
+            cx.alnum_cnpj(&mut f, &mut s.bufs.chars);
         }
         s.consumed.clear();
         s.consumed.resize(s.tokens.len(), false);
         if sum.seps & S_AT != 0 || kw & KW_AT != 0 {
-            cx.emails(&mut f, &mut s.consumed);
+            cx.emails(&mut f, &mut s.consumed, &mut s.bufs.domain);
         }
         if sum.seps & S_DOT != 0 || kw & (KW_DOT | KW_WEB) != 0 {
-            cx.links(&mut f, &s.consumed);
+            cx.links(&mut f, &s.consumed, &mut s.bufs.domain);
         }
         let pix_word = kw & KW_PIX != 0;
         // PIX: a random key (UUID) on its own, or the word next to any other kind of key.
@@ -563,17 +597,24 @@ impl<'a> Cx<'a> {
     fn digit_value(&self, t: &Token) -> Option<DigitTok<'a>> {
         match t.kind {
             K_DIGIT => Some(DigitTok::Typed(self.word(t))),
-            K_ALPHA => words::number_word(self.word(t)).map(DigitTok::Word),
+            K_ALPHA if words::maybe_number_word(self.word(t)) => {
+                words::number_word(self.word(t)).map(DigitTok::Word)
+            }
             _ => None,
         }
     }
 
     /// CPF, CNPJ (numeric) and phone numbers, from clusters of digit groups.
-    fn digits(&self, f: &mut Findings) {
+    fn digits(&self, f: &mut Findings, bufs: &mut Bufs) {
         let toks = self.toks;
         let mut i = 0;
-        let mut buf: Vec<u8> = Vec::new();
-        let mut groups: Vec<Group> = Vec::new();
+        let Bufs {
+            digits: buf,
+            groups,
+            documents,
+            phones,
+            ..
+        } = bufs;
         while i < toks.len() {
             if self.digit_value(&toks[i]).is_none() {
                 i += 1;
@@ -613,7 +654,7 @@ impl<'a> Cx<'a> {
                 continue;
             }
             let code_context = self.after_code_word(start);
-            self.check_cluster(&buf, &groups, code_context, f);
+            self.check_cluster(buf, groups, code_context, f, documents, phones);
         }
     }
 
@@ -635,10 +676,18 @@ impl<'a> Cx<'a> {
             .any(|t| t.kind == K_ALPHA && self.e.code_words.contains(self.word(t)))
     }
 
-    fn check_cluster(&self, buf: &[u8], groups: &[Group], code_context: bool, f: &mut Findings) {
+    fn check_cluster(
+        &self,
+        buf: &[u8],
+        groups: &[Group],
+        code_context: bool,
+        f: &mut Findings,
+        documents: &mut Vec<(usize, usize)>,
+        phones: &mut Vec<(usize, usize)>,
+    ) {
+        documents.clear();
+        phones.clear();
         // Documents first; a phone is not reported from inside a document's digits.
-        let mut documents: Vec<(usize, usize)> = Vec::new();
-        let mut phones: Vec<(usize, usize)> = Vec::new();
         for a in 0..groups.len() {
             let mut seps = 0u16;
             let mut len = 0usize;
@@ -678,9 +727,8 @@ impl<'a> Cx<'a> {
     }
 
     /// The alphanumeric CNPJ (from July 2026): 12 characters of `0-9A-Z`, two check digits.
-    fn alnum_cnpj(&self, f: &mut Findings) {
+    fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>) {
         let toks = self.toks;
-        let mut chars: Vec<u8> = Vec::with_capacity(16);
         for i in 0..toks.len() {
             let joined_next = toks
                 .get(i + 1)
@@ -702,7 +750,7 @@ impl<'a> Cx<'a> {
             if chars.len() == 14
                 && chars[..12].iter().any(|b| b.is_ascii_alphabetic())
                 && chars[12..].iter().all(|b| b.is_ascii_digit())
-                && cnpj_valid_alnum(&chars)
+                && cnpj_valid_alnum(chars)
             {
                 f.add(Tag::Cnpj);
             }
@@ -783,14 +831,13 @@ impl<'a> Cx<'a> {
         domain.contains(&b'.') && self.e.tlds.contains(last)
     }
 
-    fn emails(&self, f: &mut Findings, consumed: &mut [bool]) {
-        let mut domain = Vec::new();
+    fn emails(&self, f: &mut Findings, consumed: &mut [bool], domain: &mut Vec<u8>) {
         for i in 1..self.toks.len() {
             let Some(d) = self.at_before(i) else { continue };
             if d >= self.toks.len() || self.toks[i - 1].kind == 0 {
                 continue;
             }
-            let (end, _) = self.domain_from(d, &mut domain);
+            let (end, _) = self.domain_from(d, domain);
             let last = domain.rsplit(|b| *b == b'.').next().unwrap_or(b"");
             if domain.contains(&b'.') && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
             {
@@ -802,9 +849,8 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn links(&self, f: &mut Findings, consumed: &[bool]) {
+    fn links(&self, f: &mut Findings, consumed: &[bool], domain: &mut Vec<u8>) {
         let toks = self.toks;
-        let mut domain = Vec::new();
         let mut i = 0;
         while i < toks.len() {
             if consumed[i] {
@@ -830,8 +876,8 @@ impl<'a> Cx<'a> {
                 None
             };
             if let Some(d) = explicit {
-                let (end, _) = self.domain_from(d, &mut domain);
-                let host = domain.strip_prefix(b"www.").unwrap_or(&domain);
+                let (end, _) = self.domain_from(d, domain);
+                let host = domain.strip_prefix(b"www.").unwrap_or(domain);
                 if !self.account.is_some_and(|a| a.allows(host)) {
                     f.add(Tag::Link);
                 }
@@ -845,12 +891,12 @@ impl<'a> Cx<'a> {
             let starts_domain =
                 dot_follows && t.kind != K_DIGIT && !(t.sep == S_DOT && t.sep_len == 1 && i > 0);
             if starts_domain {
-                let (end, spoken) = self.domain_from(i, &mut domain);
+                let (end, spoken) = self.domain_from(i, domain);
                 if end > i + 1
-                    && self.last_label_is_tld(&domain)
+                    && self.last_label_is_tld(domain)
                     && !(spoken && self.e.not_domain.contains(w))
                 {
-                    let host = domain.strip_prefix(b"www.").unwrap_or(&domain);
+                    let host = domain.strip_prefix(b"www.").unwrap_or(domain);
                     if !self.account.is_some_and(|a| a.allows(host)) {
                         f.add(Tag::Link);
                     }
@@ -893,8 +939,10 @@ impl<'a> Cx<'a> {
                     b"http" | b"https" | b"www" => kw |= KW_WEB,
                     b"pix" | b"chavepix" => kw |= KW_PIX,
                     _ => {
-                        if let Some(d) = words::number_word(w) {
-                            number_digits += d.len();
+                        if words::maybe_number_word(w) {
+                            if let Some(d) = words::number_word(w) {
+                                number_digits += d.len();
+                            }
                         }
                     }
                 }

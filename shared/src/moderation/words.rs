@@ -112,6 +112,30 @@ pub const NOT_A_DOMAIN: &[&str] = &[
     "a", "ao", "as", "com", "da", "de", "do", "e", "em", "na", "no", "o", "os", "por", "um", "uma",
 ];
 
+/// Could `w` be a number word? Its first two letters decide nearly always, for a table lookup.
+#[inline]
+pub fn maybe_number_word(w: &[u8]) -> bool {
+    const fn pairs() -> [u32; 26] {
+        let words: [&[u8]; 14] = [
+            b"ze", b"um", b"do", b"du", b"tr", b"qu", b"ci", b"se", b"me", b"oi", b"no", b"de",
+            b"on", b"ca",
+        ];
+        let mut t = [0u32; 26];
+        let mut i = 0;
+        while i < words.len() {
+            t[(words[i][0] - b'a') as usize] |= 1 << (words[i][1] - b'a');
+            i += 1;
+        }
+        t
+    }
+    const PAIRS: [u32; 26] = pairs();
+    w.len() >= 2
+        && w.len() <= 9
+        && w[0].is_ascii_lowercase()
+        && w[1].is_ascii_lowercase()
+        && PAIRS[(w[0] - b'a') as usize] & (1 << (w[1] - b'a')) != 0
+}
+
 /// Digits written as words (and `meia` for six, as phone numbers are read aloud), as digit values.
 pub fn number_word(w: &[u8]) -> Option<&'static [u8]> {
     Some(match w {
