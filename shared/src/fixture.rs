@@ -2,15 +2,13 @@
 //! into any store. The local stack loads `local/fixtures/demo.json`; tests and `events/` rely on
 //! its fixed ids.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::auth::hash_app_token;
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, Contact, Conversation, ConversationStatus, IdentifiedVia, Message,
-    Moderation, ModerationStatus, Owner, Party, Seller, Side, Tag,
+    Account, AppToken, Contact, Conversation, IdentifiedVia, Message, Moderation, ModerationStatus,
+    Owner, Party, Seller, Side, Tag,
 };
 use crate::error::{Error, Result};
 use crate::store::{Created, Store};
@@ -128,55 +126,29 @@ impl Fixture {
             .find(|t| t.name == "productId")
             .map(|t| t.value.clone())
             .ok_or_else(|| bad("no productId tag"))?;
-        let conv = Conversation {
-            account: fc.account.clone(),
-            id: fc.id.clone(),
-            display_name: None,
-            seller: Party {
+        let conv = Conversation::open(
+            &fc.account,
+            fc.id.clone(),
+            Party {
                 id: seller.id.clone(),
                 external_id: seller.id.clone(),
                 full_name: seller.name.clone(),
             },
-            customer: Party {
+            Party {
                 id: customer.id.clone(),
                 external_id: customer.external_id.clone(),
                 full_name: customer.full_name(),
             },
-            identified_via: IdentifiedVia::VisitorIdentification,
+            IdentifiedVia::VisitorIdentification,
             product_id,
-            tags: fc.tags.clone(),
-            status: ConversationStatus::Opened,
-            unread_from_count: 0,
-            unread_to_count: 0,
-            is_new_to: false,
-            last_message: None,
-            created_at: now,
-            updated_at: now,
-            last_interaction_at: None,
-            seller_read_at: None,
-            customer_read_at: None,
-            first_approved_message_id: None,
-        };
+            fc.tags.clone(),
+            now,
+        );
         for (i, fm) in fc.messages.iter().enumerate() {
             let at = now + i as Millis;
             let msg = Message {
-                account: fc.account.clone(),
-                conversation_id: fc.id.clone(),
-                id: fm.id.clone(),
-                external_id: None,
-                sender: fm.sender,
                 owner: fm.owner.clone(),
-                content: fm.content.clone(),
-                attachments: Vec::new(),
-                custom_fields: Vec::new(),
-                metadata: BTreeMap::new(),
-                moderation: Moderation {
-                    status: ModerationStatus::WaitingModeration,
-                    when_at: None,
-                    block_rules: Vec::new(),
-                },
-                when_at: at,
-                events_pending: false,
+                ..Message::waiting(&conv, fm.id.clone(), fm.sender, fm.content.clone(), at)
             };
             if i == 0 {
                 // Loading twice (a table that already has the fixture) is fine.

@@ -2,7 +2,6 @@
 //! webhook events, and which events a decision produces. The worker under test queues into its
 //! own in-process queue so every event it emits is counted exactly.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -43,38 +42,27 @@ impl Rig {
     /// message waiting; messages are written straight to the store, so no other worker sees them.
     async fn conversation(&self, first: &str) -> (Conversation, Message) {
         let now = self.clock.peek();
-        let conv = Conversation {
-            account: "lojademo".into(),
-            id: balcao::ids::new_id(now),
-            display_name: None,
-            seller: Party {
+        let conv = Conversation::open(
+            "lojademo",
+            balcao::ids::new_id(now),
+            Party {
                 id: "seller-bravo".into(),
                 external_id: "seller-bravo".into(),
                 full_name: "Bravo Móveis".into(),
             },
-            customer: Party {
+            Party {
                 id: "c1".into(),
                 external_id: "cust-1".into(),
                 full_name: "Maria".into(),
             },
-            identified_via: IdentifiedVia::VisitorIdentification,
-            product_id: format!("P-{now}"),
-            tags: vec![Tag {
+            IdentifiedVia::VisitorIdentification,
+            format!("P-{now}"),
+            vec![Tag {
                 name: "productId".into(),
                 value: format!("P-{now}"),
             }],
-            status: ConversationStatus::Opened,
-            unread_from_count: 0,
-            unread_to_count: 0,
-            is_new_to: false,
-            last_message: None,
-            created_at: now,
-            updated_at: now,
-            last_interaction_at: None,
-            seller_read_at: None,
-            customer_read_at: None,
-            first_approved_message_id: None,
-        };
+            now,
+        );
         let m = self.message(&conv, Side::Customer, first);
         self.store.create_conversation(&conv, &m).await.unwrap();
         (conv, m)
@@ -82,25 +70,13 @@ impl Rig {
 
     fn message(&self, conv: &Conversation, sender: Side, content: &str) -> Message {
         use balcao::clock::Clock;
-        Message {
-            account: conv.account.clone(),
-            conversation_id: conv.id.clone(),
-            id: balcao::ids::new_id(self.clock.now_ms()),
-            external_id: None,
+        Message::waiting(
+            conv,
+            balcao::ids::new_id(self.clock.now_ms()),
             sender,
-            owner: None,
-            content: content.into(),
-            attachments: vec![],
-            custom_fields: vec![],
-            metadata: BTreeMap::new(),
-            moderation: Moderation {
-                status: ModerationStatus::WaitingModeration,
-                when_at: None,
-                block_rules: vec![],
-            },
-            when_at: self.clock.peek(),
-            events_pending: false,
-        }
+            content.into(),
+            self.clock.peek(),
+        )
     }
 
     async fn add(&self, conv: &Conversation, sender: Side, content: &str) -> Message {

@@ -6,8 +6,6 @@
 //! approved; a seller sees a conversation only once something in it was approved. Whatever a
 //! caller may not see is a 404, the same as what does not exist.
 
-use std::collections::BTreeMap;
-
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
@@ -20,8 +18,8 @@ use crate::domain::input::{
     Problems, EXTERNAL_ID_MAX,
 };
 use crate::domain::model::{
-    Contact, Conversation, ConversationStatus, IdentifiedVia, Message, Moderation,
-    ModerationStatus, Owner, Party, Side,
+    Contact, Conversation, ConversationStatus, IdentifiedVia, Message, ModerationStatus, Owner,
+    Party, Side,
 };
 use crate::domain::view;
 use crate::error::{Error, Result};
@@ -305,35 +303,25 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
         return continue_conversation(app, &c, &existing, open.message).await;
     }
     let now = app.clock.now_ms();
-    let conv = Conversation {
-        account: c.account.clone(),
-        id: new_id(now),
-        display_name: open.display_name,
-        seller: Party {
+    let mut conv = Conversation::open(
+        &c.account,
+        new_id(now),
+        Party {
             id: seller.id.clone(),
             external_id: seller.id.clone(),
             full_name: seller.name.clone(),
         },
-        customer: Party {
+        Party {
             id: c.contact.id.clone(),
             external_id: c.contact.external_id.clone(),
             full_name: c.contact.full_name(),
         },
-        identified_via: c.via,
-        product_id: open.product_id,
-        tags: open.tags,
-        status: ConversationStatus::Opened,
-        unread_from_count: 0,
-        unread_to_count: 0,
-        is_new_to: false,
-        last_message: None,
-        created_at: now,
-        updated_at: now,
-        last_interaction_at: None,
-        seller_read_at: None,
-        customer_read_at: None,
-        first_approved_message_id: None,
-    };
+        c.via,
+        open.product_id,
+        open.tags,
+        now,
+    );
+    conv.display_name = open.display_name;
     let first = new_message(
         &conv,
         Side::Customer,
@@ -409,23 +397,11 @@ async fn customer_post(app: &App, req: &Request, id: &str) -> Result<Reply> {
 
 fn new_message(conv: &Conversation, side: Side, m: NewMessage, now: i64) -> Message {
     Message {
-        account: conv.account.clone(),
-        conversation_id: conv.id.clone(),
-        id: new_id(now),
         external_id: m.external_id,
-        sender: side,
         owner: m.owner,
-        content: m.content,
         attachments: m.attachments,
         custom_fields: m.custom_fields,
-        metadata: BTreeMap::new(),
-        moderation: Moderation {
-            status: ModerationStatus::WaitingModeration,
-            when_at: None,
-            block_rules: Vec::new(),
-        },
-        when_at: now,
-        events_pending: false,
+        ..Message::waiting(conv, new_id(now), side, m.content, now)
     }
 }
 

@@ -235,6 +235,41 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// A new open conversation about a product: no counters, not yet visible to the seller.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        account: &str,
+        id: String,
+        seller: Party,
+        customer: Party,
+        identified_via: IdentifiedVia,
+        product_id: String,
+        tags: Vec<Tag>,
+        now: Millis,
+    ) -> Conversation {
+        Conversation {
+            account: account.to_owned(),
+            id,
+            display_name: None,
+            seller,
+            customer,
+            identified_via,
+            product_id,
+            tags,
+            status: ConversationStatus::Opened,
+            unread_from_count: 0,
+            unread_to_count: 0,
+            is_new_to: false,
+            last_message: None,
+            created_at: now,
+            updated_at: now,
+            last_interaction_at: None,
+            seller_read_at: None,
+            customer_read_at: None,
+            first_approved_message_id: None,
+        }
+    }
+
     pub fn party(&self, side: Side) -> &Party {
         match side {
             Side::Customer => &self.customer,
@@ -281,6 +316,35 @@ pub struct Message {
 }
 
 impl Message {
+    /// A new message of `conv`, waiting for moderation.
+    pub fn waiting(
+        conv: &Conversation,
+        id: String,
+        sender: Side,
+        content: String,
+        now: Millis,
+    ) -> Message {
+        Message {
+            account: conv.account.clone(),
+            conversation_id: conv.id.clone(),
+            id,
+            external_id: None,
+            sender,
+            owner: None,
+            content,
+            attachments: Vec::new(),
+            custom_fields: Vec::new(),
+            metadata: BTreeMap::new(),
+            moderation: Moderation {
+                status: ModerationStatus::WaitingModeration,
+                when_at: None,
+                block_rules: Vec::new(),
+            },
+            when_at: now,
+            events_pending: false,
+        }
+    }
+
     /// The sender always sees its message; the recipient only once it is approved.
     pub fn visible_to(&self, side: Side) -> bool {
         self.sender == side || self.moderation.status == ModerationStatus::Approved

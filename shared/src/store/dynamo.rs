@@ -178,7 +178,8 @@ impl DynamoStore {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, (pk, sk): (String, String)) -> Result<Option<T>> {
+    /// A strongly consistent read of one item, as stored.
+    async fn get_raw(&self, (pk, sk): (String, String)) -> Result<Option<Item>> {
         self.count();
         let out = self
             .client
@@ -188,7 +189,28 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await?;
-        out.item.map(from_item).transpose()
+        Ok(out.item)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, k: (String, String)) -> Result<Option<T>> {
+        self.get_raw(k).await?.map(from_item).transpose()
+    }
+
+    /// Runs a transaction. `Ok(false)`: a condition did not hold, or a concurrent write cancelled
+    /// it; callers re-read to tell which.
+    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<bool> {
+        self.count();
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn put<T: Serialize>(&self, (pk, sk): (String, String), record: &T) -> Result<()> {
@@ -239,17 +261,10 @@ impl DynamoStore {
         let Some(ext) = &msg.external_id else {
             return Ok(None);
         };
-        self.count();
-        let (pk, sk) = keys::external_id(&msg.account, msg.sender, sender_id, ext);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
+        let item = self
+            .get_raw(keys::external_id(&msg.account, msg.sender, sender_id, ext))
             .await?;
-        Ok(out.item.and_then(|i| {
+        Ok(item.and_then(|i| {
             Some((
                 str_attr(&i, "conversation_id")?,
                 str_attr(&i, "message_id")?,
@@ -466,19 +481,10 @@ impl ConversationStore for DynamoStore {
         customer: &str,
         product_id: &str,
     ) -> Result<Option<String>> {
-        self.count();
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some({
-                let (pk, sk) = keys::topic(account, seller, customer, product_id);
-                key(pk, sk)
-            }))
-            .consistent_read(true)
-            .send()
+        let item = self
+            .get_raw(keys::topic(account, seller, customer, product_id))
             .await?;
-        Ok(out.item.and_then(|i| str_attr(&i, "conversation_id")))
+        Ok(item.and_then(|i| str_attr(&i, "conversation_id")))
     }
 
     async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created> {
@@ -522,39 +528,29 @@ impl ConversationStore for DynamoStore {
         if let Some(ext) = Self::external_id_item(first, &sender_id) {
             writes.push(self.put_new(ext)?);
         }
-        self.count();
+        if self.transact(writes).await? {
+            return Ok(Created::Created);
+        }
+        // Find out which uniqueness rule fired.
+        if let Some((c, m)) = self.existing_external_id(first, &sender_id).await? {
+            return Ok(Created::DuplicateMessage {
+                conversation_id: c,
+                message_id: m,
+            });
+        }
         match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
+            .find_topic(
+                &conv.account,
+                &conv.seller.id,
+                &conv.customer.id,
+                &conv.product_id,
+            )
+            .await?
         {
-            Ok(_) => Ok(Created::Created),
-            Err(e) if is_conditional_failure(&e) => {
-                // Find out which uniqueness rule fired.
-                if let Some((c, m)) = self.existing_external_id(first, &sender_id).await? {
-                    return Ok(Created::DuplicateMessage {
-                        conversation_id: c,
-                        message_id: m,
-                    });
-                }
-                match self
-                    .find_topic(
-                        &conv.account,
-                        &conv.seller.id,
-                        &conv.customer.id,
-                        &conv.product_id,
-                    )
-                    .await?
-                {
-                    Some(existing) => Ok(Created::TopicExists(existing)),
-                    None => Err(Error::Conflict(
-                        "the conversation changed; try again".into(),
-                    )),
-                }
-            }
-            Err(e) => Err(e.into()),
+            Some(existing) => Ok(Created::TopicExists(existing)),
+            None => Err(Error::Conflict(
+                "the conversation changed; try again".into(),
+            )),
         }
     }
 
@@ -649,25 +645,15 @@ impl ConversationStore for DynamoStore {
         if let Some(ext) = Self::external_id_item(msg, sender_id) {
             writes.push(self.put_new(ext)?);
         }
-        self.count();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Added::Added),
-            Err(e) if is_conditional_failure(&e) => {
-                match self.existing_external_id(msg, sender_id).await? {
-                    Some((c, m)) => Ok(Added::DuplicateMessage {
-                        conversation_id: c,
-                        message_id: m,
-                    }),
-                    None => Err(Error::NotFound("conversation".into())),
-                }
-            }
-            Err(e) => Err(e.into()),
+        if self.transact(writes).await? {
+            return Ok(Added::Added);
+        }
+        match self.existing_external_id(msg, sender_id).await? {
+            Some((c, m)) => Ok(Added::DuplicateMessage {
+                conversation_id: c,
+                message_id: m,
+            }),
+            None => Err(Error::NotFound("conversation".into())),
         }
     }
 
@@ -848,29 +834,20 @@ impl ConversationStore for DynamoStore {
                     .build(),
             );
         }
-        self.count();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_conditional_failure(&e) => {
-                // Decided meanwhile, or cancelled by a concurrent write: only the first is final.
-                let now = self
-                    .get::<Message>(keys::message(account, conv, id))
-                    .await?;
-                return match now {
-                    Some(m) if m.moderation.status != ModerationStatus::WaitingModeration => {
-                        Ok(Decided::AlreadyDecided)
-                    }
-                    Some(_) => Err(Error::unexpected(e)),
-                    None => Ok(Decided::NotFound),
-                };
-            }
-            Err(e) => return Err(e.into()),
+        if !self.transact(writes).await? {
+            // Decided meanwhile, or cancelled by a concurrent write: only the first is final.
+            let now = self
+                .get::<Message>(keys::message(account, conv, id))
+                .await?;
+            return match now {
+                Some(m) if m.moderation.status != ModerationStatus::WaitingModeration => {
+                    Ok(Decided::AlreadyDecided)
+                }
+                Some(_) => Err(Error::unexpected_msg(
+                    "moderation decision cancelled by a concurrent write",
+                )),
+                None => Ok(Decided::NotFound),
+            };
         }
         Ok(Decided::Applied)
     }
