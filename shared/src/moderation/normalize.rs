@@ -27,8 +27,11 @@ static ASCII: [u8; 128] = ascii_table();
 pub(crate) fn map_char(c: char) -> Option<u8> {
     let cp = c as u32;
     let b = match cp {
-        // Invisible: zero-width spaces and joiners, word joiner, BOM, soft hyphen.
-        0x200B..=0x200F | 0x2060..=0x2064 | 0xFEFF | 0x00AD => return None,
+        // Invisible: zero-width spaces and joiners, word joiner, BOM, soft hyphen, and combining
+        // marks (decomposed accents: "o" + U+0302 reads as "o"; a variation selector hides nothing).
+        0x200B..=0x200F | 0x2060..=0x2064 | 0xFEFF | 0x00AD | 0x0300..=0x036F | 0xFE00..=0xFE0F => {
+            return None
+        }
         // Latin-1 and Latin Extended-A letters used in pt-BR.
         0xC0..=0xC5 | 0xE0..=0xE5 | 0x100..=0x105 => b'a',
         0xC7 | 0xE7 | 0x106..=0x10D => b'c',
@@ -152,5 +155,7 @@ mod tests {
         assert_eq!(n("5\u{200B}2\u{200B}9"), "529");
         assert_eq!(n("a\tb\r\nc"), "a\tb\r\nc");
         assert_eq!(n("joão＠gmail"), "joao@gmail");
+        // Decomposed accents (NFD) read like composed ones.
+        assert_eq!(n("po\u{0302}rra ac\u{0327}a\u{0303}o"), "porra acao");
     }
 }
