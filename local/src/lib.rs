@@ -14,10 +14,9 @@ use balcao::error::Error;
 use balcao::fixture::Fixture;
 use balcao::http::{finish, new_request_id, MAX_BODY_BYTES};
 use balcao::queue::WebhookEvent;
-use balcao::queue::{MemoryQueue, Queue, QueueName, SqsQueue};
+use balcao::queue::{MemoryQueue, QueueName, SqsQueue};
 use balcao::store::dynamo::DynamoStore;
 use balcao::store::memory::MemoryStore;
-use balcao::store::Store;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -243,12 +242,4 @@ pub async fn spawn(
 
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
-}
-
-pub fn queue_of(stack: &Stack) -> Arc<dyn Queue> {
-    stack.app.queue.clone()
-}
-
-pub fn store_of(stack: &Stack) -> Arc<dyn Store> {
-    stack.app.store.clone()
 }
