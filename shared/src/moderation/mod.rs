@@ -467,6 +467,8 @@ impl AccountRules {
 
 pub struct Engine {
     offensive: WordSet,
+    /// First-two-letter pairs that start a keyword, a number word or an offensive word.
+    interesting: [u32; 26],
     code_words: FastSet<&'static [u8]>,
     tlds: FastSet<&'static [u8]>,
     not_domain: FastSet<&'static [u8]>,
@@ -501,12 +503,30 @@ struct Bufs {
 
 impl Engine {
     pub fn new() -> Engine {
+        let offensive = WordSet::new(words::OFFENSIVE.iter().copied());
+        let mut interesting = offensive.pairs;
+        for w in [
+            "arroba", "at", "ponto", "dot", "http", "https", "www", "pix", "chavepix",
+        ]
+        .iter()
+        .map(|w| w.as_bytes())
+        .chain(words::NUMBER_WORDS.iter().copied())
+        {
+            interesting[(w[0] - b'a') as usize] |= letter_bit(w[1]);
+        }
         Engine {
-            offensive: WordSet::new(words::OFFENSIVE.iter().copied()),
+            interesting,
+            offensive,
             code_words: words::CODE_WORDS.iter().map(|w| w.as_bytes()).collect(),
             tlds: words::TLDS.iter().map(|w| w.as_bytes()).collect(),
             not_domain: words::NOT_A_DOMAIN.iter().map(|w| w.as_bytes()).collect(),
         }
+    }
+
+    fn pair_of_interest(&self, a: u8, b: u8) -> bool {
+        a.is_ascii_lowercase()
+            && b.is_ascii_lowercase()
+            && self.interesting[(a - b'a') as usize] & letter_bit(b) != 0
     }
 
     /// Every kind of finding in `text`.
@@ -930,6 +950,18 @@ impl<'a> Cx<'a> {
             if t.kind == K_DIGIT {
                 i += 1;
                 continue;
+            }
+            // Fast path: a plain word whose first two letters start no keyword, number word or
+            // listed word (most words of a message) costs one table lookup.
+            if t.kind == K_ALPHA && t.len() >= 2 {
+                let (a, b) = (self.text[t.start as usize], self.text[t.start as usize + 1]);
+                if a != b
+                    && !self.e.pair_of_interest(a, b)
+                    && blocked.is_none_or(|w| !w.may_start(a, Some(b)))
+                {
+                    i += 1;
+                    continue;
+                }
             }
             if t.kind == K_ALPHA && (2..=9).contains(&t.len()) {
                 let w = self.word(t);

@@ -112,6 +112,34 @@ pub const NOT_A_DOMAIN: &[&str] = &[
     "a", "ao", "as", "com", "da", "de", "do", "e", "em", "na", "no", "o", "os", "por", "um", "uma",
 ];
 
+/// Every number word [`number_word`] knows.
+pub const NUMBER_WORDS: &[&[u8]] = &[
+    b"zero",
+    b"um",
+    b"uma",
+    b"dois",
+    b"duas",
+    b"tres",
+    b"quatro",
+    b"cinco",
+    b"seis",
+    b"meia",
+    b"sete",
+    b"oito",
+    b"nove",
+    b"dez",
+    b"onze",
+    b"doze",
+    b"treze",
+    b"quatorze",
+    b"catorze",
+    b"quinze",
+    b"dezesseis",
+    b"dezessete",
+    b"dezoito",
+    b"dezenove",
+];
+
 /// Could `w` be a number word? Its first two letters decide nearly always, for a table lookup.
 #[inline]
 pub fn maybe_number_word(w: &[u8]) -> bool {
