@@ -229,6 +229,7 @@ fn next_char(input: &str, bytes: &[u8], i: usize) -> (Option<u8>, usize) {
 
 /// Normalises and tokenizes in one pass: `text` receives only the (normalised) characters of
 /// the tokens, back to back; each token remembers the separator before it.
+#[inline(never)]
 fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) -> Summary {
     let bytes = input.as_bytes();
     let n = bytes.len();
@@ -625,6 +626,7 @@ impl<'a> Cx<'a> {
     }
 
     /// CPF, CNPJ (numeric) and phone numbers, from clusters of digit groups.
+    #[inline(never)]
     fn digits(&self, f: &mut Findings, bufs: &mut Bufs) {
         let toks = self.toks;
         let mut i = 0;
@@ -696,6 +698,7 @@ impl<'a> Cx<'a> {
             .any(|t| t.kind == K_ALPHA && self.e.code_words.contains(self.word(t)))
     }
 
+    #[inline(never)]
     fn check_cluster(
         &self,
         buf: &[u8],
@@ -747,6 +750,7 @@ impl<'a> Cx<'a> {
     }
 
     /// The alphanumeric CNPJ (from July 2026): 12 characters of `0-9A-Z`, two check digits.
+    #[inline(never)]
     fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>) {
         let toks = self.toks;
         for i in 0..toks.len() {
@@ -778,6 +782,7 @@ impl<'a> Cx<'a> {
     }
 
     /// A random PIX key: a UUID (8-4-4-4-12 hex).
+    #[inline(never)]
     fn uuid(&self) -> bool {
         let toks = self.toks;
         let hex = |t: &Token| self.word(t).iter().all(|b| b.is_ascii_hexdigit());
@@ -851,6 +856,7 @@ impl<'a> Cx<'a> {
         domain.contains(&b'.') && self.e.tlds.contains(last)
     }
 
+    #[inline(never)]
     fn emails(&self, f: &mut Findings, consumed: &mut [bool], domain: &mut Vec<u8>) {
         for i in 1..self.toks.len() {
             let Some(d) = self.at_before(i) else { continue };
@@ -869,6 +875,7 @@ impl<'a> Cx<'a> {
         }
     }
 
+    #[inline(never)]
     fn links(&self, f: &mut Findings, consumed: &[bool], domain: &mut Vec<u8>) {
         let toks = self.toks;
         let mut i = 0;
@@ -929,6 +936,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Offensive words; returns the keywords seen and how many digits are written as words.
+    #[inline(never)]
     fn words(&self, f: &mut Findings, word: &mut Vec<u8>) -> (u8, usize) {
         let toks = self.toks;
         let mut kw = 0u8;
