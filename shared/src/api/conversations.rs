@@ -31,6 +31,28 @@ use crate::ids::{is_id, new_id};
 use crate::queue::{send_json, ModerationJob, QueueName};
 use crate::store::{list_sort_key, Added, ConversationFilter, Created, Viewer};
 
+/// Every route this function serves (method, path as `template.yaml` writes it). A test keeps this,
+/// the router below and the template in step.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v0/conversations"),
+    ("GET", "/v0/conversations/{id}"),
+    ("PATCH", "/v0/conversations/{id}"),
+    ("GET", "/v0/conversations/{id}/messages"),
+    ("POST", "/v0/conversations/{id}/messages"),
+    ("GET", "/v0/conversations/{id}/messages/{message_id}"),
+    ("PATCH", "/v0/conversations/{id}/read_by"),
+    ("POST", "/v0/customer/conversations"),
+    ("GET", "/v0/customer/conversations"),
+    ("GET", "/v0/customer/conversations/{id}"),
+    ("GET", "/v0/customer/conversations/{id}/messages"),
+    ("POST", "/v0/customer/conversations/{id}/messages"),
+    (
+        "GET",
+        "/v0/customer/conversations/{id}/messages/{message_id}",
+    ),
+    ("PATCH", "/v0/customer/conversations/{id}/read_by"),
+];
+
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let request_id = new_request_id();
     finish(route(app, &req).await, &request_id)

@@ -1,0 +1,76 @@
+//! The routes of `template.yaml`, the handlers' route lists and the local router are the same set:
+//! every template route reaches a handler locally (never "route not found" or 405), and nothing
+//! is served locally that the template does not deploy.
+
+use std::collections::BTreeSet;
+
+use balcao_tests::{spawn_app, StoreKind};
+
+/// (method, path) of every `Type: HttpApi` event in the template.
+fn template_routes() -> BTreeSet<(String, String)> {
+    let template = include_str!("../../template.yaml");
+    template
+        .lines()
+        .filter(|l| l.contains("ApiId: !Ref HttpApi"))
+        .map(|l| {
+            let field = |name: &str| {
+                let at = l.find(name).unwrap_or_else(|| panic!("{name} in {l}")) + name.len();
+                let rest = l[at..].trim_start();
+                match rest.strip_prefix('"') {
+                    Some(quoted) => quoted.split('"').next().unwrap().to_owned(),
+                    None => rest.split([',', '}']).next().unwrap().trim().to_owned(),
+                }
+            };
+            (field("Method:"), field("Path:"))
+        })
+        .collect()
+}
+
+fn handler_routes() -> BTreeSet<(String, String)> {
+    let conversations = balcao::api::conversations::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()));
+    let tokens = balcao::api::token_create::PATHS
+        .iter()
+        .map(|p| ("POST".to_owned(), p.to_string()));
+    conversations.chain(tokens).collect()
+}
+
+#[test]
+fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
+    let template = template_routes();
+    assert_eq!(template.len(), 16, "{template:?}");
+    assert_eq!(template, handler_routes());
+}
+
+#[tokio::test]
+async fn every_route_reaches_its_handler_on_the_local_stack() {
+    let app = spawn_app(StoreKind::Embedded).await.unwrap();
+    for (method, path) in handler_routes() {
+        let concrete = path
+            .replace("{id}", "01JD3M0C00000000000000V001")
+            .replace("{message_id}", "01JD3M0C00000000000000M001");
+        assert!(
+            balcao_local::function_for(&concrete).is_some(),
+            "{concrete}"
+        );
+        // Without credentials every served route answers 401 (or 415/400 for a missing body):
+        // never the router's 404 or 405.
+        let r = app.call(&method, &concrete).send().await;
+        assert_ne!(r.status, 405, "{method} {concrete}: {}", r.body);
+        assert!(
+            !(r.status == 404 && r.body["message"] == "route not found"),
+            "{method} {concrete} is not routed"
+        );
+        assert_eq!(r.status, 401, "{method} {concrete}: {}", r.body);
+    }
+    // And a method the template does not deploy is refused.
+    app.call("DELETE", "/v0/conversations")
+        .send()
+        .await
+        .expect_error(405, "METHOD_NOT_ALLOWED");
+    app.call("GET", "/v0/unknown")
+        .send()
+        .await
+        .expect_error(404, "NOT_FOUND");
+}
