@@ -675,7 +675,8 @@ impl<'a> Cx<'a> {
             if self.is_price(start, j) {
                 continue;
             }
-            let code_context = self.after_code_word(start);
+            // Looked up only for a plain number that could be a document or a phone.
+            let code_context = || self.after_code_word(start);
             self.check_cluster(buf, groups, code_context, f, documents, phones);
         }
     }
@@ -703,7 +704,7 @@ impl<'a> Cx<'a> {
         &self,
         buf: &[u8],
         groups: &[Group],
-        code_context: bool,
+        code_context: impl Fn() -> bool,
         f: &mut Findings,
         documents: &mut Vec<(usize, usize)>,
         phones: &mut Vec<(usize, usize)>,
@@ -722,10 +723,14 @@ impl<'a> Cx<'a> {
                 if len > 14 {
                     break;
                 }
+                // Fewer than 8 digits is none of these.
+                if len < 8 {
+                    continue;
+                }
                 let digits = &buf[groups[a].at..groups[a].at + len];
                 let solid = a == b && groups[a].typed;
                 // A bare number after "pedido", "nf", "sku"… is a code, not a document.
-                if solid && code_context {
+                if solid && code_context() {
                     continue;
                 }
                 if len == 11 && seps & !CPF_SEPS == 0 && cpf_valid(digits) {
@@ -753,26 +758,29 @@ impl<'a> Cx<'a> {
     #[inline(never)]
     fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>) {
         let toks = self.toks;
+        let tight = |t: &Token| t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0;
         for i in 0..toks.len() {
-            let joined_next = toks
-                .get(i + 1)
-                .is_some_and(|n| n.sep_len == 1 && n.sep & !(S_DOT | S_SLASH | S_DASH) == 0);
+            let joined_next = toks.get(i + 1).is_some_and(tight);
             if toks[i].len() > 14 || (toks[i].len() != 14 && !joined_next) {
                 continue;
             }
-            chars.clear();
+            // Measure the run first; copy only a run of exactly 14 characters with a letter.
+            let mut total = 0;
+            let mut letters = false;
             let mut j = i;
-            while j < toks.len() && chars.len() < 14 {
-                let t = &toks[j];
-                let tight = t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0;
-                if j > i && !tight {
-                    break;
-                }
-                chars.extend_from_slice(self.word(t));
+            while j < toks.len() && total < 14 && (j == i || tight(&toks[j])) {
+                total += toks[j].len();
+                letters |= toks[j].kind & K_ALPHA != 0;
                 j += 1;
             }
-            if chars.len() == 14
-                && chars[..12].iter().any(|b| b.is_ascii_alphabetic())
+            if total != 14 || !letters {
+                continue;
+            }
+            chars.clear();
+            for t in &toks[i..j] {
+                chars.extend_from_slice(self.word(t));
+            }
+            if chars[..12].iter().any(|b| b.is_ascii_alphabetic())
                 && chars[12..].iter().all(|b| b.is_ascii_digit())
                 && cnpj_valid_alnum(chars)
             {
