@@ -141,6 +141,22 @@ pub fn check_text(
     }
 }
 
+/// A required text field: REQUIRED when absent, otherwise [`check_text`].
+pub fn required_text(
+    p: &mut Problems,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    match value {
+        Some(v) => check_text(p, field, v, 1, max),
+        None => {
+            p.add(field, "REQUIRED", format!("{field} is required"));
+            None
+        }
+    }
+}
+
 pub fn check_https_url(p: &mut Problems, field: &str, value: &str) -> Option<String> {
     let rest = match value.strip_prefix("https://") {
         Some(r) => r,
@@ -175,17 +191,15 @@ pub struct OwnerBody {
     pub external_id: Option<String>,
 }
 
+/// `{name, value}` as sent: custom fields and tags.
 #[derive(Debug, Deserialize)]
-pub struct CustomFieldBody {
+pub struct NameValueBody {
     pub name: Option<String>,
     pub value: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TagBody {
-    pub name: Option<String>,
-    pub value: Option<String>,
-}
+pub type CustomFieldBody = NameValueBody;
+pub type TagBody = NameValueBody;
 
 /// `POST …/messages` as sent.
 #[derive(Debug, Deserialize)]
@@ -241,13 +255,7 @@ fn check_message_parts(
     attachments: Option<&[String]>,
     custom_fields: Option<&[CustomFieldBody]>,
 ) -> Option<NewMessage> {
-    let content = match content {
-        Some(c) => check_text(p, "content", c, 1, CONTENT_MAX_CHARS),
-        None => {
-            p.add("content", "REQUIRED", "content is required");
-            None
-        }
-    };
+    let content = required_text(p, "content", content, CONTENT_MAX_CHARS);
     let external_id = external_id.and_then(|e| check_text(p, "external_id", e, 1, EXTERNAL_ID_MAX));
     let attachments = attachments.unwrap_or_default();
     if attachments.len() > ATTACHMENTS_MAX {
@@ -275,23 +283,12 @@ fn check_message_parts(
     }
     let mut fields = Vec::new();
     for (i, f) in custom_fields.iter().enumerate() {
-        let name = match &f.name {
-            Some(n) => check_text(
-                p,
-                &format!("custom_fields[{i}].name"),
-                n,
-                1,
-                CUSTOM_FIELD_NAME_MAX,
-            ),
-            None => {
-                p.add(
-                    format!("custom_fields[{i}].name"),
-                    "REQUIRED",
-                    "name is required",
-                );
-                None
-            }
-        };
+        let name = required_text(
+            p,
+            &format!("custom_fields[{i}].name"),
+            f.name.as_deref(),
+            CUSTOM_FIELD_NAME_MAX,
+        );
         let value = check_text(
             p,
             &format!("custom_fields[{i}].value"),
@@ -338,24 +335,13 @@ impl PostMessageBody {
 }
 
 fn check_owner(p: &mut Problems, o: OwnerBody) -> Option<Owner> {
-    let name = match o.name {
-        Some(n) => check_text(p, "owner.name", &n, 1, NAME_MAX),
-        None => {
-            p.add("owner.name", "REQUIRED", "owner.name is required");
-            None
-        }
-    };
-    let external_id = match o.external_id {
-        Some(e) => check_text(p, "owner.external_id", &e, 1, EXTERNAL_ID_MAX),
-        None => {
-            p.add(
-                "owner.external_id",
-                "REQUIRED",
-                "owner.external_id is required",
-            );
-            None
-        }
-    };
+    let name = required_text(p, "owner.name", o.name.as_deref(), NAME_MAX);
+    let external_id = required_text(
+        p,
+        "owner.external_id",
+        o.external_id.as_deref(),
+        EXTERNAL_ID_MAX,
+    );
     Some(Owner {
         name: name?,
         external_id: external_id?,
@@ -368,13 +354,12 @@ pub const PRODUCT_TAGS: [&str; 4] = ["productId", "productTitle", "productImage"
 impl OpenConversationBody {
     pub fn validate(self) -> Result<OpenConversation, Error> {
         let mut p = Problems::default();
-        let seller_id = match self.seller_id.as_deref() {
-            Some(s) => check_text(&mut p, "seller_id", s, 1, EXTERNAL_ID_MAX),
-            None => {
-                p.add("seller_id", "REQUIRED", "seller_id is required");
-                None
-            }
-        };
+        let seller_id = required_text(
+            &mut p,
+            "seller_id",
+            self.seller_id.as_deref(),
+            EXTERNAL_ID_MAX,
+        );
         let display_name = self
             .display_name
             .as_deref()
