@@ -499,6 +499,71 @@ mod tests {
         assert!(a.verify_visitor(&t1).is_err());
     }
 
+    /// Lambda mode: asymmetric keys from configuration, chosen by kid, alg pinned.
+    #[test]
+    fn asymmetric_keys_from_configuration() {
+        let clock = ManualClock::new(NOW_MS);
+        let exp = NOW_MS / 1000 + 600;
+        let mut body = serde_json::to_value(claims()).unwrap();
+        body["iss"] = "https://id.example".into();
+        body["aud"] = "balcao".into();
+        body["exp"] = exp.into();
+        body["token_use"] = "seller".into();
+        let cases = [
+            (
+                "ES256",
+                Algorithm::ES256,
+                include_str!("../testdata/es256-test-public.pem"),
+                EncodingKey::from_ec_pem(include_bytes!("../testdata/es256-test-private.pem"))
+                    .unwrap(),
+            ),
+            (
+                "RS256",
+                Algorithm::RS256,
+                include_str!("../testdata/rs256-test-public.pem"),
+                EncodingKey::from_rsa_pem(include_bytes!("../testdata/rs256-test-private.pem"))
+                    .unwrap(),
+            ),
+        ];
+        for (name, alg, public, private) in cases {
+            let keys =
+                KeySet::from_config(name, &HashMap::from([("k1".to_owned(), public.to_owned())]))
+                    .unwrap();
+            let auth = Auth {
+                seller_keys: keys,
+                issuer: "https://id.example".into(),
+                audience: "balcao".into(),
+                ..Auth::local(Arc::new(clock.clone()))
+            };
+            let mut h = Header::new(alg);
+            h.kid = Some("k1".into());
+            let good = jsonwebtoken::encode(&h, &body, &private).unwrap();
+            assert_eq!(
+                auth.verify_seller(&good).unwrap().seller_id,
+                "seller-acme",
+                "{name}"
+            );
+            // Another kid, or an HS256 token signed with the public key as a secret (the
+            // classic alg confusion), is refused.
+            h.kid = Some("k2".into());
+            assert!(auth
+                .verify_seller(&jsonwebtoken::encode(&h, &body, &private).unwrap())
+                .is_err());
+            let mut hs = Header::new(Algorithm::HS256);
+            hs.kid = Some("k1".into());
+            let confused =
+                jsonwebtoken::encode(&hs, &body, &EncodingKey::from_secret(public.as_bytes()))
+                    .unwrap();
+            assert!(auth.verify_seller(&confused).is_err(), "{name}");
+        }
+        // Bad configuration is an error at cold start, not a weak key.
+        let short = HashMap::from([("k".to_owned(), "too-short".to_owned())]);
+        assert!(KeySet::from_config("HS256", &short).is_err());
+        assert!(KeySet::from_config("none", &short).is_err());
+        assert!(KeySet::from_config("RS256", &short).is_err());
+        assert!(KeySet::from_config("ES256", &HashMap::new()).is_err());
+    }
+
     #[test]
     fn app_tokens_are_hashed() {
         let t = new_app_token();
