@@ -71,23 +71,14 @@ fn mint(args: &Args) -> ExitCode {
         name: args.value("--name"),
     };
     let exp = system_clock().now_ms() / 1000 + ttl;
-    match mint_seller_token(
+    print_token(mint_seller_token(
         LOCAL_DEV_SECRET.as_bytes(),
         LOCAL_DEV_KID,
         LOCAL_ISSUER,
         LOCAL_AUDIENCE,
         &claims,
         exp,
-    ) {
-        Ok(t) => {
-            println!("{t}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("could not mint a token: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    ))
 }
 
 /// A visitor token for a demo-fixture customer (the widget side), with a chosen lifetime.
@@ -117,8 +108,17 @@ fn mint_visitor(args: &Args) -> ExitCode {
         jti: uuid_like(),
     };
     let exp = system_clock().now_ms() / 1000 + ttl;
-    match balcao::auth::mint_visitor_token(LOCAL_DEV_SECRET.as_bytes(), LOCAL_DEV_KID, &claims, exp)
-    {
+    print_token(balcao::auth::mint_visitor_token(
+        LOCAL_DEV_SECRET.as_bytes(),
+        LOCAL_DEV_KID,
+        &claims,
+        exp,
+    ))
+}
+
+/// Prints a minted token, or why it could not be minted.
+fn print_token(token: balcao::Result<String>) -> ExitCode {
+    match token {
         Ok(t) => {
             println!("{t}");
             ExitCode::SUCCESS

@@ -154,6 +154,37 @@ pub async fn create_queue_with_dlq(
     Ok(out.queue_url.unwrap_or_default())
 }
 
+/// One long poll of an SQS queue (an empty batch after a failed call, which is logged).
+async fn receive(client: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let received = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(BATCH as i32)
+        .wait_time_seconds(1)
+        .send()
+        .await;
+    match received {
+        Ok(out) => out.messages.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %balcao::http::ErrorChain(&e), "receive failed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Vec::new()
+        }
+    }
+}
+
+/// Acknowledges a processed message.
+async fn delete(client: &aws_sdk_sqs::Client, url: &str, m: aws_sdk_sqs::types::Message) {
+    if let Some(h) = m.receipt_handle {
+        let _ = client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(h)
+            .send()
+            .await;
+    }
+}
+
 /// Long-polls the SQS queues and runs the workers on what arrives, deleting what succeeded.
 pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) {
     let app = &stack.app;
@@ -166,21 +197,7 @@ pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<Queue
         let client = client.clone();
         tokio::spawn(async move {
             loop {
-                let received = client
-                    .receive_message()
-                    .queue_url(&url)
-                    .max_number_of_messages(BATCH as i32)
-                    .wait_time_seconds(1)
-                    .send()
-                    .await;
-                let msgs = match received {
-                    Ok(out) => out.messages.unwrap_or_default(),
-                    Err(e) => {
-                        tracing::warn!(error = %balcao::http::ErrorChain(&e), "receive failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
+                let msgs = receive(&client, &url).await;
                 if msgs.is_empty() {
                     continue;
                 }
@@ -200,16 +217,9 @@ pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<Queue
                     .map(|f| f.item_identifier)
                     .collect();
                 for m in msgs {
-                    if failed.contains(&m.message_id.clone().unwrap_or_default()) {
-                        continue;
-                    }
-                    if let Some(h) = m.receipt_handle {
-                        let _ = client
-                            .delete_message()
-                            .queue_url(&url)
-                            .receipt_handle(h)
-                            .send()
-                            .await;
+                    // Failed records stay; SQS redelivers them, then moves them to the DLQ.
+                    if !failed.contains(&m.message_id.clone().unwrap_or_default()) {
+                        delete(&client, &url, m).await;
                     }
                 }
             }
@@ -219,27 +229,9 @@ pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<Queue
         let events = stack.events.clone();
         tokio::spawn(async move {
             loop {
-                let Ok(out) = client
-                    .receive_message()
-                    .queue_url(&url)
-                    .max_number_of_messages(BATCH as i32)
-                    .wait_time_seconds(1)
-                    .send()
-                    .await
-                else {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                };
-                for m in out.messages.unwrap_or_default() {
+                for m in receive(&client, &url).await {
                     keep_event(&events, m.body.as_deref().unwrap_or("")).await;
-                    if let Some(h) = m.receipt_handle {
-                        let _ = client
-                            .delete_message()
-                            .queue_url(&url)
-                            .receipt_handle(h)
-                            .send()
-                            .await;
-                    }
+                    delete(&client, &url, m).await;
                 }
             }
         });
