@@ -5,6 +5,16 @@ pub fn corpus_messages() -> Vec<String> {
     labelled().into_iter().map(|(_, t)| t).collect()
 }
 
+/// The buyer–seller conversation of `bench/corpus/conversas.txt`, one message per line: what
+/// chat traffic looks like (mostly talk, some prices and sizes, few codes, rare contact attempts).
+pub fn conversation_messages() -> Vec<String> {
+    include_str!("../corpus/conversas.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Only the messages labelled clean ("-"): what most chat traffic looks like.
 pub fn clean_messages() -> Vec<String> {
     labelled()

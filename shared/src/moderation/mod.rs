@@ -9,6 +9,7 @@
 //! CEPs, product codes and sizes (see `tests/corpus/`).
 
 pub mod normalize;
+mod prescan;
 pub mod words;
 
 use std::collections::HashSet;
@@ -312,6 +313,11 @@ fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) -> Summary {
     sum
 }
 
+/// Words that wake a rule: an address sign, a link, the word "pix".
+const KEYWORDS: &[&str] = &[
+    "arroba", "at", "ponto", "dot", "http", "https", "www", "pix", "chavepix",
+];
+
 /// Keywords some rules need, found in one pass over the words.
 const KW_AT: u8 = 1;
 const KW_DOT: u8 = 1 << 1;
@@ -330,6 +336,11 @@ pub struct WordSet {
     pairs: [u32; 26],
     /// The first three letters of every word of three letters or more, as a bitmap.
     triples: Vec<u64>,
+    /// Every word of exactly two letters, as a bitmap per first letter (letters as `b & 31`).
+    short: [u32; 32],
+    /// The first three letters of every word of three letters or more, indexed by
+    /// `(a & 31, b & 31, c & 31)`: case folds itself away, and the lookup is one shift.
+    heads: Vec<u64>,
 }
 
 impl WordSet {
@@ -347,7 +358,15 @@ impl WordSet {
                 let second = c.get(1).map_or(1 << 26, |b| letter_bit(*b));
                 set.pairs[(c[0] - b'a') as usize] |= second;
             }
+            if c.len() == 2 && c.iter().all(u8::is_ascii_lowercase) {
+                set.short[(c[0] & 31) as usize] |= 1 << (c[1] & 31);
+            }
             if c.len() >= 3 && c[..3].iter().all(u8::is_ascii_lowercase) {
+                if set.heads.is_empty() {
+                    set.heads = vec![0; 32 * 32 * 32 / 64];
+                }
+                let k = head(c[0], c[1], c[2]);
+                set.heads[k / 64] |= 1 << (k % 64);
                 if set.triples.is_empty() {
                     set.triples = vec![0; TRIPLES / 64];
                 }
@@ -370,6 +389,22 @@ impl WordSet {
             }
         }
         self.words.contains(w)
+    }
+
+    /// Could a word of lowercase letters, whose first letters `a`, `b`, `c` (`None` for a
+    /// two-letter word) repeat none, be in the set or be the plural of a word in it?
+    /// Letters may be in either case.
+    #[inline(always)]
+    fn may_hold(&self, a: u8, b: u8, c: Option<u8>) -> bool {
+        match c {
+            None => self.short[(a & 31) as usize] & (1 << (b & 31)) != 0,
+            Some(c) => {
+                let k = head(a, b, c);
+                self.heads
+                    .get(k / 64)
+                    .is_some_and(|w| w & (1 << (k % 64)) != 0)
+            }
+        }
     }
 
     /// Could a word starting with `first` then `second` (collapsed) be in the set?
@@ -398,6 +433,12 @@ const TRIPLES: usize = 26 * 26 * 26 + 64 - (26 * 26 * 26) % 64;
 
 fn triple(w: &[u8]) -> usize {
     ((w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize) * 26 + (w[2] - b'a') as usize
+}
+
+/// Index of a word's first three letters (either case) in [`WordSet::heads`].
+#[inline(always)]
+fn head(a: u8, b: u8, c: u8) -> usize {
+    ((a as usize & 31) << 10) | ((b as usize & 31) << 5) | (c as usize & 31)
 }
 
 fn letter_bit(b: u8) -> u32 {
@@ -468,11 +509,15 @@ impl AccountRules {
 
 pub struct Engine {
     offensive: WordSet,
+    /// Offensive words, keywords and number words together: what makes a word worth a look.
+    special: WordSet,
     /// First-two-letter pairs that start a keyword, a number word or an offensive word.
     interesting: [u32; 26],
     code_words: FastSet<&'static [u8]>,
     tlds: FastSet<&'static [u8]>,
     not_domain: FastSet<&'static [u8]>,
+    /// What the two-byte characters U+00C0..U+00FF become (see [`prescan`]).
+    c3: [u8; 64],
 }
 
 impl Default for Engine {
@@ -489,6 +534,7 @@ pub struct Scratch {
     word: Vec<u8>,
     consumed: Vec<bool>,
     bufs: Bufs,
+    pre: prescan::Prescan,
 }
 
 /// Work buffers of the rules, kept across messages so a message allocates nothing.
@@ -506,21 +552,28 @@ impl Engine {
     pub fn new() -> Engine {
         let offensive = WordSet::new(words::OFFENSIVE.iter().copied());
         let mut interesting = offensive.pairs;
-        for w in [
-            "arroba", "at", "ponto", "dot", "http", "https", "www", "pix", "chavepix",
-        ]
-        .iter()
-        .map(|w| w.as_bytes())
-        .chain(words::NUMBER_WORDS.iter().copied())
+        for w in KEYWORDS
+            .iter()
+            .map(|w| w.as_bytes())
+            .chain(words::NUMBER_WORDS.iter().copied())
         {
             interesting[(w[0] - b'a') as usize] |= letter_bit(w[1]);
         }
+        let special = WordSet::new(
+            words::OFFENSIVE.iter().chain(KEYWORDS).copied().chain(
+                words::NUMBER_WORDS
+                    .iter()
+                    .filter_map(|w| std::str::from_utf8(w).ok()),
+            ),
+        );
         Engine {
+            special,
             interesting,
             offensive,
             code_words: words::CODE_WORDS.iter().map(|w| w.as_bytes()).collect(),
             tlds: words::TLDS.iter().map(|w| w.as_bytes()).collect(),
             not_domain: words::NOT_A_DOMAIN.iter().map(|w| w.as_bytes()).collect(),
+            c3: prescan::c3_table(),
         }
     }
 
@@ -536,12 +589,53 @@ impl Engine {
         self.check_with(text, account, &mut scratch)
     }
 
+    /// Every kind of finding in `text`: the prescan picks the windows the rules could act on,
+    /// and the rules read only those.
     pub fn check_with(
         &self,
         text: &str,
         account: Option<&AccountRules>,
         s: &mut Scratch,
     ) -> Findings {
+        let blocked = account.map(|a| &a.blocked).filter(|b| !b.is_empty());
+        let mut pre = std::mem::take(&mut s.pre);
+        self.prescan(text, blocked, &mut pre);
+        let mut f = Findings::default();
+        let mut pix_word = false;
+        for &(a, b) in &pre.windows {
+            let (found, pix) = self.check_window(&text[a..b], account, s);
+            f.0 |= found.0;
+            pix_word |= pix;
+        }
+        pix_word |= pre.pix;
+        s.pre = pre;
+        Self::pix_word_rule(f, pix_word)
+    }
+
+    /// The rules over the whole of `text`, without the prescan (what the prescan must agree with).
+    pub fn check_full(&self, text: &str, account: Option<&AccountRules>) -> Findings {
+        let mut s = Scratch::default();
+        let (f, pix_word) = self.check_window(text, account, &mut s);
+        Self::pix_word_rule(f, pix_word)
+    }
+
+    /// PIX: the word anywhere in the message next to any other kind of key.
+    fn pix_word_rule(mut f: Findings, pix_word: bool) -> Findings {
+        if (f.has(Tag::Cpf) || f.has(Tag::Cnpj) || f.has(Tag::Email) || f.has(Tag::Phone))
+            && pix_word
+        {
+            f.add(Tag::Pix);
+        }
+        f
+    }
+
+    /// The rules over one window; returns the findings and whether the word "pix" was seen.
+    fn check_window(
+        &self,
+        text: &str,
+        account: Option<&AccountRules>,
+        s: &mut Scratch,
+    ) -> (Findings, bool) {
         let sum = tokenize(text, &mut s.text, &mut s.tokens);
         let mut f = Findings::default();
         let cx = Cx {
@@ -567,17 +661,19 @@ impl Engine {
         if sum.seps & S_DOT != 0 || kw & (KW_DOT | KW_WEB) != 0 {
             cx.links(&mut f, &s.consumed, &mut s.bufs.domain);
         }
-        let pix_word = kw & KW_PIX != 0;
-        // PIX: a random key (UUID) on its own, or the word next to any other kind of key.
+        // PIX: a random key (UUID) on its own.
         if sum.seps & S_DASH != 0 && cx.uuid() {
             f.add(Tag::Pix);
         }
-        if (f.has(Tag::Cpf) || f.has(Tag::Cnpj) || f.has(Tag::Email) || f.has(Tag::Phone))
-            && pix_word
-        {
-            f.add(Tag::Pix);
-        }
-        f
+        (f, kw & KW_PIX != 0)
+    }
+
+    /// Is this (collapsed) word listed, by the engine or the account? Plurals too: "idiotas".
+    fn listed(&self, w: &[u8], blocked: Option<&WordSet>) -> bool {
+        let one = |w: &[u8]| {
+            self.offensive.contains_collapsed(w) || blocked.is_some_and(|b| b.contains_collapsed(w))
+        };
+        one(w) || (w.len() > 3 && w.ends_with(b"s") && one(&w[..w.len() - 1]))
     }
 }
 
@@ -950,13 +1046,8 @@ impl<'a> Cx<'a> {
         let mut kw = 0u8;
         let mut number_digits = 0usize;
         let blocked = self.account.map(|a| &a.blocked).filter(|b| !b.is_empty());
-        let listed = |w: &[u8]| {
-            self.e.offensive.contains_collapsed(w)
-                || blocked.is_some_and(|b| b.contains_collapsed(w))
-        };
-        // Plurals too: "idiotas", "vagabundos".
         let check = |w: &[u8], f: &mut Findings| {
-            if listed(w) || (w.len() > 3 && w.ends_with(b"s") && listed(&w[..w.len() - 1])) {
+            if self.e.listed(w, blocked) {
                 f.add(Tag::Offensive);
             }
         };

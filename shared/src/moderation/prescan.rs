@@ -1,0 +1,643 @@
+//! The prescan: one cheap pass over the raw bytes that finds the parts of a message any rule could
+//! act on, so the rules (which cost ~100 instructions a byte) read only those parts.
+//!
+//! Most of a chat message is ordinary words between spaces and sentence punctuation. Such a word
+//! is *cold* when the word rule would pass over it (its first two letters start no keyword,
+//! number word or listed word, or the full check clears it) and the separators on both sides are
+//! *plain* (whitespace and `,;!?"'`, a `.` or `$` only as sentence punctuation). Every other token
+//! is *hot*. A run of numbers is cold too when, together, it cannot be a document or a phone
+//! (fewer than 8 digits) and it is bounded by plain separators.
+//!
+//! Every rule reads at most [`MARGIN`] tokens around the tokens it fires on (a code word three
+//! tokens before a number, `reais` after it, the name before `ponto com` or `arroba`), and a cold
+//! token never takes part in a finding. So the rules are run on *windows*: each run of hot tokens
+//! with [`MARGIN`] tokens either side, merged when they touch. A message without a hot token has
+//! nothing to find. The result equals the rules run on the whole message; a differential test
+//! holds that over the corpora and generated messages.
+
+use super::{leet_byte, push_collapsed, Engine, WordSet};
+
+/// Tokens of context kept on each side of a hot token.
+pub(crate) const MARGIN: usize = 3;
+
+// Byte classes.
+const LETTER: u8 = 0;
+const DIGIT: u8 = 1;
+const SPACE: u8 = 2;
+/// Punctuation no rule reads between two ordinary words.
+const PUNCT: u8 = 3;
+const DOT: u8 = 4;
+/// `$`, `-`, `_`, `/`, `\`: they join the tokens around them when alone (`c$ralho`, `GEL-FF`).
+const TIGHT: u8 = 5;
+/// `@` always starts an address.
+const AT: u8 = 6;
+/// The lead byte of U+00C0..U+00FF (accented Latin letters, `×`, `÷`).
+const C3: u8 = 7;
+/// Any other non-ASCII byte: the rules may read it as a letter, a digit or nothing.
+const HIGH: u8 = 8;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [HIGH; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if c <= b' ' {
+            SPACE
+        } else {
+            match c {
+                b'.' => DOT,
+                b'$' | b'-' | b'_' | b'/' | b'\\' => TIGHT,
+                b'@' => AT,
+                _ => PUNCT,
+            }
+        };
+        b += 1;
+    }
+    t[0xC3] = C3;
+    t
+}
+
+static CLASS: [u8; 256] = class_table();
+
+/// What the characters U+00C0..U+00FF become, indexed by their second UTF-8 byte minus 0x80:
+/// a lowercase ASCII letter, or 0 when the character is not a letter.
+pub(crate) fn c3_table() -> [u8; 64] {
+    let mut t = [0u8; 64];
+    for (i, slot) in t.iter_mut().enumerate() {
+        let c = char::from_u32(0xC0 + i as u32).unwrap_or(' ');
+        if let Some(m) = super::normalize::map_char(c) {
+            if m.is_ascii_lowercase() {
+                *slot = m;
+            }
+        }
+    }
+    t
+}
+
+/// Buffers reused across messages.
+#[derive(Default)]
+pub(crate) struct Prescan {
+    word: Vec<u8>,
+    collapsed: Vec<u8>,
+    /// Byte ranges of the windows the rules must read.
+    pub windows: Vec<(usize, usize)>,
+    /// The word "pix" appears outside the windows (it only matters next to another key,
+    /// anywhere in the message; inside a window the rules see it themselves).
+    pub pix: bool,
+    /// Byte offsets of "pix" words, until the windows are known.
+    pix_at: Vec<usize>,
+    last_tokens: Vec<usize>,
+}
+
+/// A run of number tokens being measured.
+struct Chain {
+    start: usize,
+    /// Where a window holding the run must start.
+    lo_byte: usize,
+    digits: usize,
+    /// Bounded by a separator that is not plain.
+    hot: bool,
+}
+
+/// What one token is, seen alone.
+struct Tok {
+    hot: bool,
+    single: bool,
+    /// Digits it stands for when it is a number (typed or written as a word).
+    digits: Option<usize>,
+    /// A number typed in digits (no letter in it).
+    typed: bool,
+    /// The word "pix".
+    pix: bool,
+}
+
+const COLD: Tok = Tok {
+    hot: false,
+    single: false,
+    digits: None,
+    typed: false,
+    pix: false,
+};
+
+/// Builds the windows as the tokens go by, remembering only the last few token starts.
+struct Windows<'a> {
+    out: &'a mut Vec<(usize, usize)>,
+    /// The last token of each window in `out`.
+    last_tokens: &'a mut Vec<usize>,
+    /// Start byte of the last [`RING`] tokens, by token number.
+    starts: [u32; RING],
+    open: bool,
+    start: usize,
+    last_hot: usize,
+    end: usize,
+}
+
+const RING: usize = 8;
+
+impl Windows<'_> {
+    /// Where a window must start to hold token `k` with its margin (`k` within the ring).
+    #[inline(always)]
+    fn lo_byte(&self, k: usize) -> usize {
+        if k < MARGIN {
+            0
+        } else {
+            self.starts[(k - MARGIN) % RING] as usize
+        }
+    }
+
+    /// Tokens `lo..=hi` are hot; `lo_byte` is where their window starts.
+    #[inline(always)]
+    fn hot(&mut self, lo: usize, hi: usize, lo_byte: usize) {
+        let first = lo.saturating_sub(MARGIN);
+        if self.open && first <= self.last_hot + MARGIN + 1 {
+            self.last_hot = self.last_hot.max(hi);
+            self.start = self.start.min(lo_byte);
+        } else {
+            if self.open {
+                self.out.push((self.start, self.end));
+                self.last_tokens.push(self.last_hot + MARGIN);
+            }
+            self.open = true;
+            self.start = lo_byte;
+            self.last_hot = hi;
+        }
+        // A run of numbers found hot at its end reaches back over windows closed meanwhile:
+        // they become one (a window never starts inside another's context).
+        while self.last_tokens.last().is_some_and(|&t| first <= t + 1) {
+            self.last_tokens.pop();
+            if let Some((start, _)) = self.out.pop() {
+                self.start = self.start.min(start);
+            }
+        }
+    }
+
+    /// Token `k` (ending at `end`) has gone by.
+    #[inline(always)]
+    fn passed(&mut self, k: usize, end: usize) {
+        if self.open && k <= self.last_hot + MARGIN {
+            self.end = end;
+        }
+    }
+
+    fn finish(mut self, tokens: usize, n: usize) {
+        if self.open {
+            if self.last_hot + MARGIN + 1 >= tokens {
+                self.end = n;
+            }
+            self.out.push((self.start, self.end));
+        }
+    }
+}
+
+impl Engine {
+    /// Fills `p.windows` with the byte ranges the rules must read (empty: nothing to find).
+    pub(crate) fn prescan(&self, input: &str, blocked: Option<&WordSet>, p: &mut Prescan) {
+        let bytes = input.as_bytes();
+        let n = bytes.len();
+        let Prescan {
+            word,
+            collapsed,
+            windows,
+            pix,
+            pix_at,
+            last_tokens,
+        } = p;
+        last_tokens.clear();
+        windows.clear();
+        pix_at.clear();
+        *pix = false;
+        let mut win = Windows {
+            out: windows,
+            last_tokens,
+            starts: [0; RING],
+            open: false,
+            start: 0,
+            last_hot: 0,
+            end: 0,
+        };
+        let mut i = 0usize;
+        let mut k = 0usize;
+        let mut prev_digits = false;
+        let mut prev_typed = false;
+        let mut singles = 0usize;
+        let mut chain: Option<Chain> = None;
+        loop {
+            // The separator before the next token.
+            let s0 = i;
+            let mut at = false;
+            let mut non_ascii = false;
+            let mut dot = false;
+            let mut tight = false;
+            while i < n {
+                match CLASS[bytes[i] as usize] {
+                    SPACE | PUNCT => {}
+                    LETTER | DIGIT => break,
+                    DOT => dot = true,
+                    TIGHT => tight = true,
+                    AT => at = true,
+                    C3 => {
+                        if self.c3_letter(bytes, i) != 0 {
+                            break;
+                        }
+                        non_ascii = true;
+                        i += 1;
+                    }
+                    _ => non_ascii = true,
+                }
+                i += 1;
+            }
+            if i >= n {
+                // The separator after the last token joins nothing; only characters the rules
+                // may read as letters or digits matter there.
+                if non_ascii {
+                    if k == 0 {
+                        // No token: only odd characters, which the rules may read as some.
+                        win.out.push((0, n));
+                        return;
+                    }
+                    win.hot(k - 1, k - 1, win.lo_byte(k - 1));
+                    if let Some(c) = chain.as_mut() {
+                        c.hot = true;
+                    }
+                }
+                break;
+            }
+            // What no rule reads between two ordinary words: no address sign, no character the
+            // rules may read as a letter, no single joining character, no spaced-out dot.
+            let len = i - s0;
+            let plain = !at
+                && !non_ascii
+                && !((dot || tight) && len == 1)
+                && !(dot && CLASS[bytes[s0] as usize] == SPACE);
+
+            // The token.
+            let t0 = i;
+            win.starts[k % RING] = t0 as u32;
+            let mut mask = 0u8;
+            let mut c3s = 0usize;
+            while i < n {
+                let c = CLASS[bytes[i] as usize];
+                if c > DIGIT {
+                    if c == C3 && self.c3_letter(bytes, i) != 0 {
+                        c3s += 1;
+                        mask |= 1;
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                mask |= 1 << c;
+                i += 1;
+            }
+            let tok =
+                if mask == 1 && c3s == 0 && i - t0 >= 2 && self.cold_word(&bytes[t0..i], blocked) {
+                    COLD
+                } else if mask == 1 && i - t0 == 1 {
+                    // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
+                    let a = bytes[t0] | 0x20;
+                    Tok {
+                        hot: self.special.may_start(a, None)
+                            || blocked.is_some_and(|w| w.may_start(a, None)),
+                        single: true,
+                        ..COLD
+                    }
+                } else {
+                    let chars = i - t0 - c3s;
+                    let bufs = (&mut *word, &mut *collapsed);
+                    self.token(
+                        &bytes[t0..i],
+                        mask & 1 != 0,
+                        mask & 2 != 0,
+                        chars,
+                        blocked,
+                        bufs,
+                    )
+                };
+            if tok.hot {
+                win.hot(k, k, win.lo_byte(k));
+            }
+            if tok.pix {
+                pix_at.push(t0);
+            }
+
+            let is_digits = tok.digits.is_some();
+            // Inside a run of numbers any ASCII separator is part of the number; next to a
+            // number written in words (a possible address label) only a plain one is.
+            let internal =
+                is_digits && prev_digits && !non_ascii && (plain || (tok.typed && prev_typed));
+            if !plain && !internal {
+                let lo = k.saturating_sub(1);
+                win.hot(lo, k, win.lo_byte(lo));
+            }
+            // Three one-character tokens in a row may spell a word ("p o r r a", "p 0 r r 4");
+            // the rules start such a run only at a letter ("de 3 a 5 dias" spells nothing).
+            singles = match (tok.single, tok.typed) {
+                (false, _) => 0,
+                (true, false) => singles + 1,
+                (true, true) if singles > 0 => singles + 1,
+                (true, true) => 0,
+            };
+            if singles >= 3 {
+                let lo = k + 1 - singles.min(3);
+                win.hot(lo, k, win.lo_byte(lo));
+            }
+            if let (Some(c), true) = (chain.as_mut(), internal) {
+                c.digits += tok.digits.unwrap_or(0);
+            } else {
+                if let Some(mut c) = chain.take() {
+                    c.hot |= !plain;
+                    // Fewer than 8 digits is no document and no phone.
+                    if c.hot || c.digits >= 8 {
+                        win.hot(c.start, k - 1, c.lo_byte);
+                    }
+                }
+                if let Some(d) = tok.digits {
+                    chain = Some(Chain {
+                        start: k,
+                        lo_byte: win.lo_byte(k),
+                        digits: d,
+                        hot: !plain,
+                    });
+                }
+            }
+            prev_digits = is_digits;
+            prev_typed = tok.typed;
+            win.passed(k, i);
+            k += 1;
+            // The common case: ordinary words between plain separators. Each is cold, and all
+            // it changes is the token count, the run of one-letter words and the end of an open
+            // window. Anything else goes back to the loop above.
+            if !is_digits {
+                while let Some((t0, e)) = self.next_plain_word(bytes, i, blocked, &mut singles) {
+                    win.starts[k % RING] = t0 as u32;
+                    win.passed(k, e);
+                    k += 1;
+                    i = e;
+                }
+            }
+        }
+        if let Some(c) = chain.take() {
+            if c.hot || c.digits >= 8 {
+                win.hot(c.start, k - 1, c.lo_byte);
+            }
+        }
+        win.finish(k, n);
+        // A "pix" outside every window: the rules will not see it.
+        *pix = pix_at
+            .iter()
+            .any(|&at| !windows.iter().any(|&(a, b)| a <= at && at < b));
+    }
+
+    /// After a word ending at `i`: the next token, when it is a cold word (see [`Self::token`])
+    /// behind a plain separator, as its byte range; `singles` counts one-letter words in a row.
+    #[inline(always)]
+    fn next_plain_word(
+        &self,
+        bytes: &[u8],
+        i: usize,
+        blocked: Option<&WordSet>,
+        singles: &mut usize,
+    ) -> Option<(usize, usize)> {
+        // Nearly always one space.
+        if bytes.get(i) == Some(&b' ') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            return self.plain_word_at(bytes, i + 1, blocked, singles);
+        }
+        let mut j = i;
+        let (mut dot, mut tight) = (false, false);
+        loop {
+            match CLASS[*bytes.get(j)? as usize] {
+                SPACE | PUNCT => {}
+                DOT => dot = true,
+                TIGHT => tight = true,
+                LETTER => break,
+                C3 if self.c3_letter(bytes, j) != 0 => break,
+                _ => return None,
+            }
+            j += 1;
+        }
+        let len = j - i;
+        if len == 0 || ((dot || tight) && len == 1) || (dot && CLASS[bytes[i] as usize] == SPACE) {
+            return None;
+        }
+        self.plain_word_at(bytes, j, blocked, singles)
+    }
+
+    /// The word starting at `t0`, when it is cold.
+    #[inline(always)]
+    fn plain_word_at(
+        &self,
+        bytes: &[u8],
+        t0: usize,
+        blocked: Option<&WordSet>,
+        singles: &mut usize,
+    ) -> Option<(usize, usize)> {
+        let n = bytes.len();
+        let mut e = letters_end(bytes, t0);
+        let mut c3s = 0;
+        while e < n && bytes[e] == 0xC3 && self.c3_letter(bytes, e) != 0 {
+            c3s += 1;
+            e = letters_end(bytes, e + 2);
+        }
+        if e < n && CLASS[bytes[e] as usize] == DIGIT {
+            return None;
+        }
+        let w = &bytes[t0..e];
+        if e - t0 - c3s == 1 {
+            let (a, _) = self.lower_at(w, 0);
+            if *singles >= 2
+                || self.special.may_start(a, None)
+                || blocked.is_some_and(|x| x.may_start(a, None))
+            {
+                return None;
+            }
+            *singles += 1;
+            return Some((t0, e));
+        }
+        let cold = if c3s == 0 {
+            self.cold_word(w, blocked)
+        } else {
+            let (a, wa) = self.lower_at(w, 0);
+            let (b, wb) = self.lower_at(w, wa);
+            let c = (e - t0 - c3s > 2).then(|| self.lower_at(w, wa + wb).0);
+            a != b
+                && c != Some(b)
+                && !self.special.may_hold(a, b, c)
+                && blocked.is_none_or(|x| !x.may_hold(a, b, c))
+        };
+        if !cold {
+            return None;
+        }
+        *singles = 0;
+        Some((t0, e))
+    }
+
+    /// A word of two or more ASCII letters the rules pass over: its first letters (none
+    /// repeated) start no offensive word, keyword or number word, of the engine or the account.
+    #[inline(always)]
+    fn cold_word(&self, w: &[u8], blocked: Option<&WordSet>) -> bool {
+        // Letters compared as `b & 31`: the same letter in either case.
+        let (a, b) = (w[0], w[1]);
+        if (a ^ b) & 31 == 0 {
+            return false;
+        }
+        let c = match w.get(2) {
+            None => None,
+            Some(&c) if (c ^ b) & 31 == 0 => return false,
+            Some(&c) => Some(c),
+        };
+        !self.special.may_hold(a, b, c) && blocked.is_none_or(|x| !x.may_hold(a, b, c))
+    }
+
+    /// The letter a two-byte character starting at `i` (lead byte 0xC3) stands for, or 0.
+    #[inline(always)]
+    fn c3_letter(&self, bytes: &[u8], i: usize) -> u8 {
+        match bytes.get(i + 1) {
+            Some(b) if (0x80..0xC0).contains(b) => self.c3[(b - 0x80) as usize],
+            _ => 0,
+        }
+    }
+
+    /// Classifies one token (bounded by plain separators for all it knows).
+    #[inline(always)]
+    fn token(
+        &self,
+        raw: &[u8],
+        letters: bool,
+        digits: bool,
+        chars: usize,
+        blocked: Option<&WordSet>,
+        (word, collapsed): (&mut Vec<u8>, &mut Vec<u8>),
+    ) -> Tok {
+        let single = chars == 1;
+        if !letters {
+            // A typed number; a lone digit may still spell a letter ("p 0 r r a").
+            return Tok {
+                single,
+                digits: Some(raw.len()),
+                typed: true,
+                ..COLD
+            };
+        }
+        if !digits && !single {
+            let (a, wa) = self.lower_at(raw, 0);
+            let (b, wb) = self.lower_at(raw, wa);
+            let cold = a != b
+                && if chars == 2 {
+                    !self.special.may_hold(a, b, None)
+                        && blocked.is_none_or(|w| !w.may_hold(a, b, None))
+                } else {
+                    let (c, _) = self.lower_at(raw, wa + wb);
+                    c != b
+                        && !self.special.may_hold(a, b, Some(c))
+                        && blocked.is_none_or(|w| !w.may_hold(a, b, Some(c)))
+                };
+            if cold {
+                return COLD;
+            }
+        }
+        // The full check: the word as the rules will read it.
+        word.clear();
+        let mut j = 0;
+        while j < raw.len() {
+            let (c, w) = self.lower_at(raw, j);
+            word.push(c);
+            j += w;
+        }
+        let w = word.as_slice();
+        if !digits {
+            if matches!(w, b"pix" | b"chavepix") {
+                return Tok {
+                    single,
+                    pix: true,
+                    ..COLD
+                };
+            }
+            if matches!(
+                w,
+                b"arroba" | b"at" | b"ponto" | b"dot" | b"http" | b"https" | b"www"
+            ) {
+                return Tok {
+                    hot: true,
+                    single,
+                    ..COLD
+                };
+            }
+            if let Some(d) = super::words::number_word(w) {
+                return Tok {
+                    hot: self.offensive_token(w, false, blocked, collapsed),
+                    single,
+                    digits: Some(d.len()),
+                    ..COLD
+                };
+            }
+        }
+        // A 14-character code may be an alphanumeric CNPJ.
+        Tok {
+            hot: (digits && chars == 14) || self.offensive_token(w, digits, blocked, collapsed),
+            single,
+            ..COLD
+        }
+    }
+
+    /// The lowercase ASCII letter or digit at `i` of a token, and its width in bytes.
+    #[inline(always)]
+    fn lower_at(&self, raw: &[u8], i: usize) -> (u8, usize) {
+        match raw.get(i) {
+            Some(0xC3) => (self.c3_letter(raw, i), 2),
+            Some(b) if b.is_ascii_alphabetic() => (b | 0x20, 1),
+            Some(b) => (*b, 1),
+            None => (0, 1),
+        }
+    }
+
+    /// Would the word rule flag this one token (letters, or letters and digits read as leet)?
+    pub(crate) fn offensive_token(
+        &self,
+        w: &[u8],
+        leet: bool,
+        blocked: Option<&WordSet>,
+        collapsed: &mut Vec<u8>,
+    ) -> bool {
+        let mapped = |b: u8| if leet { leet_byte(b) } else { b };
+        let first = mapped(w[0]);
+        let second = w.iter().map(|b| mapped(*b)).find(|b| *b != first);
+        if !(self.offensive.may_start(first, second)
+            || blocked.is_some_and(|b| b.may_start(first, second)))
+        {
+            return false;
+        }
+        collapsed.clear();
+        for &b in w {
+            push_collapsed(collapsed, mapped(b));
+        }
+        collapsed.len() <= 24 && self.listed(collapsed, blocked)
+    }
+}
+
+/// The end of the run of ASCII letters starting at `i`, eight bytes at a time.
+#[inline(always)]
+fn letters_end(bytes: &[u8], mut i: usize) -> usize {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // Per byte, without carries between bytes: fold case, then test 'a' <= b <= 'z'.
+        let lo = (w | 0x2020_2020_2020_2020) & 0x7F7F_7F7F_7F7F_7F7F;
+        let from_a = lo + 0x1F1F_1F1F_1F1F_1F1F;
+        let past_z = lo + 0x0505_0505_0505_0505;
+        let letters = from_a & !past_z & !w & HIGH_BITS;
+        let others = !letters & HIGH_BITS;
+        if others != 0 {
+            return i + (others.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && CLASS[bytes[i] as usize] == LETTER {
+        i += 1;
+    }
+    i
+}
