@@ -2,6 +2,9 @@
 //! 256 B and 2 KB, and the time to compile the rules (what a cold start pays).
 //!
 //!     cargo run --release -p balcao-bench --bin moderation
+//!
+//! `BALCAO_BENCH_ONLY=realistic|seller|adversarial` runs one mix, `BALCAO_BENCH_FULL=1` runs the
+//! rules over whole messages without the prescan, for comparison.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -55,6 +58,8 @@ fn main() {
     let corpus = corpus_messages();
     let bytes: usize = corpus.iter().map(String::len).sum();
     let only = std::env::var("BALCAO_BENCH_ONLY").ok();
+    // `BALCAO_BENCH_FULL=1`: the rules over whole messages, without the prescan (to compare).
+    let full = std::env::var_os("BALCAO_BENCH_FULL").is_some();
     let rounds = if only.is_some() {
         1
     } else {
@@ -117,7 +122,12 @@ fn main() {
             let (per, mbs) = best_of_5(total * rounds, msgs.len() * rounds, || {
                 for _ in 0..rounds {
                     for m in &msgs {
-                        black_box(engine.check_with(black_box(m), Some(&account), &mut scratch));
+                        let m = black_box(m);
+                        black_box(if full {
+                            engine.check_full_with(m, Some(&account), &mut scratch)
+                        } else {
+                            engine.check_with(m, Some(&account), &mut scratch)
+                        });
                     }
                 }
             });

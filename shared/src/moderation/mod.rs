@@ -614,8 +614,17 @@ impl Engine {
 
     /// The rules over the whole of `text`, without the prescan (what the prescan must agree with).
     pub fn check_full(&self, text: &str, account: Option<&AccountRules>) -> Findings {
-        let mut s = Scratch::default();
-        let (f, pix_word) = self.check_window(text, account, &mut s);
+        self.check_full_with(text, account, &mut Scratch::default())
+    }
+
+    /// [`Self::check_full`] with reused buffers (for the benchmark's comparison).
+    pub fn check_full_with(
+        &self,
+        text: &str,
+        account: Option<&AccountRules>,
+        s: &mut Scratch,
+    ) -> Findings {
+        let (f, pix_word) = self.check_window(text, account, s);
         Self::pix_word_rule(f, pix_word)
     }
 
