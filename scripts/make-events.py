@@ -20,6 +20,7 @@ visitor = subprocess.check_output(cli + ["mint-visitor-token", "--account", "loj
 
 CONV = "01JD3M0C00000000000000V001"
 MSG = "01JD3M0C00000000000000M001"
+WEBHOOK = "01JD3M0C00000000000000W001"
 APP_TOKEN = "pat-demo-lojademo-0000000000000000000000000001"
 
 
@@ -66,7 +67,7 @@ def http_event(method, route, path, *, query="", body=None, auth=None, extra_hea
     return event
 
 
-def sqs_event(records):
+def sqs_event(records, queue="balcao-moderation"):
     return {
         "Records": [
             {
@@ -82,7 +83,7 @@ def sqs_event(records):
                 "messageAttributes": {},
                 "md5OfBody": "0" * 32,
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:balcao-moderation",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
                 "awsRegion": "us-east-1",
             }
             for mid, body in records
@@ -124,6 +125,26 @@ events = {
         ("5f0c1a9e-0002-4c4f-9e52-1b2d3c4d5e62", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": "01JD3M0C00000000000000M0ZZ"})),
         ("5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63", "this is not a moderation job"),
     ]),
+    "webhooks-create": http_event("POST", "/v0/webhooks", "/v0/webhooks",
+                                  body={"url": "https://erp.lojademo.com.br/balcao/webhooks", "domains": ["message"]}, auth=seller),
+    "webhooks-list": http_event("GET", "/v0/webhooks", "/v0/webhooks", auth=seller),
+    "webhooks-delete": http_event("DELETE", "/v0/webhooks/{id}", f"/v0/webhooks/{WEBHOOK}", auth=seller, path_params={"id": WEBHOOK}),
+    "webhook-dispatcher-events": sqs_event([
+        ("7a1e2b3c-0001-4d5e-8f90-a1b2c3d4e5f1", json.dumps({
+            "id": "evt_0f1e2d3c4b5a69788796a5b4c3d2e1f0", "account": "lojademo", "seller_id": "seller-acme",
+            "created_at": "2026-11-22T10:15:00.000Z", "data": {"domain": "conversation", "status": "UPDATED"},
+            "detail": {"conversation_id": CONV}})),
+        ("7a1e2b3c-0002-4d5e-8f90-a1b2c3d4e5f2", "this is not a webhook job"),
+    ], queue="balcao-webhook-events"),
+    "webhook-dispatcher-deliveries": sqs_event([
+        ("7a1e2b3c-0003-4d5e-8f90-a1b2c3d4e5f3", json.dumps({
+            "subscription_id": WEBHOOK, "attempt": 1,
+            "event": {"id": "evt_8a7b6c5d4e3f20110213243546576879", "account": "lojademo", "seller_id": "seller-acme",
+                      "created_at": "2026-11-22T10:16:00.000Z", "data": {"domain": "message", "status": "NEW"},
+                      "detail": {"conversation_id": CONV, "message_id": MSG}},
+            "last_error": "HTTP 503"})),
+        ("7a1e2b3c-0004-4d5e-8f90-a1b2c3d4e5f4", json.dumps({"subscription_id": 42})),
+    ], queue="balcao-webhook-deliveries"),
 }
 
 out = Path("events")

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use balcao::api::{conversations, token_create, App};
+use balcao::api::{conversations, token_create, webhooks, App};
 use balcao::auth::Auth;
 use balcao::clock::{Clock, SystemClock};
 use balcao::error::Error;
@@ -17,6 +17,8 @@ use balcao::queue::WebhookEvent;
 use balcao::queue::{MemoryQueue, QueueName, SqsQueue};
 use balcao::store::dynamo::DynamoStore;
 use balcao::store::memory::MemoryStore;
+use balcao::webhooks::{Delivery, UrlPolicy};
+use balcao::workers::webhooks::{DispatchConfig, Dispatcher};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -53,12 +55,56 @@ pub struct Stack {
     pub sqs: Option<Arc<SqsQueue>>,
     /// Webhook events the workers queued, as the fan-out took them off the queue.
     pub events: Arc<Mutex<Vec<WebhookEvent>>>,
-    /// Moderation jobs that failed every attempt (the local stand-in for the DLQ).
+    /// Jobs that failed every attempt (the local stand-in for the queues' DLQs).
     pub dead_letters: Arc<Mutex<Vec<String>>>,
+    /// The webhook dispatcher the queue pumps drive.
+    pub dispatcher: Arc<Dispatcher>,
+    /// SQS URLs by queue (AWS backend).
+    pub queue_urls: HashMap<QueueName, String>,
+}
+
+impl Stack {
+    /// Webhook deliveries that used every attempt, taken off the dead-letter queue.
+    pub async fn dead_webhooks(&self) -> Result<Vec<Delivery>, Error> {
+        let bodies = match (&self.memory_queue, &self.sqs) {
+            (Some(q), _) => q.drain(QueueName::WebhookDeadLetters).await,
+            (None, Some(sqs)) => {
+                let url = self
+                    .queue_urls
+                    .get(&QueueName::WebhookDeadLetters)
+                    .cloned()
+                    .unwrap_or_default();
+                workers::take_all(sqs.client(), &url).await?
+            }
+            (None, None) => Vec::new(),
+        };
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(Error::unexpected))
+            .collect()
+    }
+}
+
+/// The local stack's deliveries: plain HTTP and loopback receivers are allowed, so a newcomer can
+/// receive on their own machine; private, link-local and metadata addresses still are not.
+pub fn local_dispatch() -> DispatchConfig {
+    DispatchConfig {
+        policy: UrlPolicy::LOCAL,
+        ..DispatchConfig::default()
+    }
 }
 
 pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Error> {
+    build_with(backend, clock, local_dispatch()).await
+}
+
+pub async fn build_with(
+    backend: &Backend,
+    clock: Arc<dyn Clock>,
+    dispatch: DispatchConfig,
+) -> Result<Stack, Error> {
     let now = clock.now_ms();
+    let url_policy = dispatch.policy;
     let fixture = Fixture::parse(DEMO_FIXTURE)?;
     let auth = Auth::local(clock.clone());
     match backend {
@@ -66,18 +112,22 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
             let store = Arc::new(MemoryStore::new());
             fixture.load(store.as_ref(), now).await?;
             let queue = Arc::new(MemoryQueue::new());
+            let dispatcher = Arc::new(Dispatcher::new(store.clone(), queue.clone(), dispatch)?);
             let stack = Stack {
                 app: App {
                     store,
                     queue: queue.clone(),
                     auth,
                     clock,
+                    url_policy,
                 },
                 memory_queue: Some(queue.clone()),
                 dynamo: None,
                 sqs: None,
                 events: Arc::default(),
                 dead_letters: Arc::default(),
+                dispatcher,
+                queue_urls: HashMap::new(),
             };
             workers::start_memory(&stack, &queue).await;
             Ok(stack)
@@ -91,26 +141,29 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
             let store = DynamoStore::new(aws_sdk_dynamodb(&sdk), table.clone());
             let sqs_client = aws_sdk_sqs::Client::new(&sdk);
             let mut urls = HashMap::new();
+            let deliveries = format!("{moderation_queue}-webhook-deliveries");
             for (q, name) in [
                 (QueueName::Moderation, moderation_queue.clone()),
                 (
                     QueueName::WebhookEvents,
                     format!("{moderation_queue}-webhook-events"),
                 ),
+                (QueueName::WebhookDeliveries, deliveries.clone()),
             ] {
+                // Long enough for a delivery's timeout; short for a failed moderation job.
+                let visibility = if q == QueueName::Moderation { 5 } else { 60 };
                 let url = if *create {
-                    workers::create_queue_with_dlq(&sqs_client, &name).await?
+                    workers::create_queue_with_dlq(&sqs_client, &name, visibility).await?
                 } else {
-                    sqs_client
-                        .get_queue_url()
-                        .queue_name(&name)
-                        .send()
-                        .await?
-                        .queue_url
-                        .unwrap_or_default()
+                    workers::queue_url(&sqs_client, &name).await?
                 };
                 urls.insert(q, url);
             }
+            // Exhausted deliveries go to the deliveries queue's own DLQ.
+            urls.insert(
+                QueueName::WebhookDeadLetters,
+                workers::queue_url(&sqs_client, &format!("{deliveries}-dlq")).await?,
+            );
             if *create {
                 if !store.table_exists().await? {
                     store.create_table().await?;
@@ -118,18 +171,26 @@ pub async fn build(backend: &Backend, clock: Arc<dyn Clock>) -> Result<Stack, Er
                 fixture.load(&store, now).await?;
             }
             let sqs = Arc::new(SqsQueue::new(sqs_client.clone(), urls.clone()));
+            let dispatcher = Arc::new(Dispatcher::new(
+                Arc::new(store.clone()),
+                sqs.clone(),
+                dispatch,
+            )?);
             let stack = Stack {
                 app: App {
                     store: Arc::new(store.clone()),
                     queue: sqs.clone(),
                     auth,
                     clock,
+                    url_policy,
                 },
                 memory_queue: None,
                 dynamo: Some(store),
                 sqs: Some(sqs),
                 events: Arc::default(),
                 dead_letters: Arc::default(),
+                dispatcher,
+                queue_urls: urls.clone(),
             };
             workers::start_sqs(&stack, sqs_client, urls);
             Ok(stack)
@@ -145,6 +206,8 @@ fn aws_sdk_dynamodb(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn function_for(path: &str) -> Option<&'static str> {
     if token_create::PATHS.contains(&path.trim_end_matches('/')) {
         Some("token-create")
+    } else if path == "/v0/webhooks" || path.starts_with("/v0/webhooks/") {
+        Some("webhooks")
     } else if path == "/v0/conversations"
         || path.starts_with("/v0/conversations/")
         || path == "/v0/customer/conversations"
@@ -163,6 +226,7 @@ pub async fn dispatch(
 ) -> lambda_http::Response<lambda_http::Body> {
     match function_for(req.uri().path()) {
         Some("token-create") => token_create::handle(app, req).await,
+        Some("webhooks") => webhooks::handle(app, req).await,
         Some(_) => conversations::handle(app, req).await,
         None => finish(Err(Error::NotFound("route".into())), &new_request_id()),
     }

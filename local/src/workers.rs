@@ -10,6 +10,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use balcao::error::Error;
 use balcao::queue::{MemoryQueue, Queue, QueueName, WebhookEvent};
 use balcao::workers::moderation::Moderator;
+use balcao::workers::webhooks::Dispatcher;
 use tokio::sync::Mutex;
 
 use crate::Stack;
@@ -109,13 +110,81 @@ pub async fn start_memory(stack: &Stack, queue: &Arc<MemoryQueue>) {
             }
         });
     }
-    if let Some(mut rx) = queue.take_receiver(QueueName::WebhookEvents).await {
+    for q in [QueueName::WebhookEvents, QueueName::WebhookDeliveries] {
+        let Some(mut rx) = queue.take_receiver(q).await else {
+            continue;
+        };
         let events = stack.events.clone();
+        let dead = stack.dead_letters.clone();
+        let dispatcher = stack.dispatcher.clone();
         tokio::spawn(async move {
+            // As Lambda scales out per batch: each job runs on its own task, so a receiver that
+            // hangs holds only its own deliveries (each for at most the attempt timeout), and a
+            // shared limit cannot fill up with them.
             while let Some(body) = rx.recv().await {
-                keep_event(&events, &body).await;
+                if q == QueueName::WebhookEvents {
+                    keep_event(&events, &body).await;
+                }
+                let (dispatcher, dead) = (dispatcher.clone(), dead.clone());
+                tokio::spawn(async move {
+                    dispatch_memory(&dispatcher, q, body, &dead).await;
+                });
             }
         });
+    }
+}
+
+/// One webhook job from an in-process queue, retried like SQS would on an error, then parked
+/// with the dead letters.
+async fn dispatch_memory(
+    dispatcher: &Dispatcher,
+    q: QueueName,
+    body: String,
+    dead: &Mutex<Vec<String>>,
+) {
+    for attempt in 1..=MAX_ATTEMPTS {
+        match dispatcher.handle_body(&body).await {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(queue = q.as_str(), attempt, error = %balcao::http::ErrorChain(&e), "webhook job failed");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+            }
+        }
+    }
+    dead.lock().await.push(body);
+}
+
+/// A queue's URL by name.
+pub async fn queue_url(client: &aws_sdk_sqs::Client, name: &str) -> Result<String, Error> {
+    Ok(client
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default())
+}
+
+/// Everything on a queue right now, deleted as it is read (tests read dead letters this way).
+pub async fn take_all(client: &aws_sdk_sqs::Client, url: &str) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    loop {
+        let got = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(BATCH as i32)
+            .wait_time_seconds(0)
+            .send()
+            .await?
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return Ok(out);
+        }
+        for m in got {
+            out.push(m.body.clone().unwrap_or_default());
+            delete(client, url, m).await;
+        }
     }
 }
 
@@ -123,6 +192,7 @@ pub async fn start_memory(stack: &Stack, queue: &Arc<MemoryQueue>) {
 pub async fn create_queue_with_dlq(
     client: &aws_sdk_sqs::Client,
     name: &str,
+    visibility_secs: u32,
 ) -> Result<String, Error> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let dlq_url = client
@@ -148,7 +218,10 @@ pub async fn create_queue_with_dlq(
         .create_queue()
         .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(QueueAttributeName::VisibilityTimeout, "5")
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_secs.to_string(),
+        )
         .send()
         .await?;
     Ok(out.queue_url.unwrap_or_default())
@@ -225,13 +298,32 @@ pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<Queue
             }
         });
     }
-    if let Some(url) = urls.get(&QueueName::WebhookEvents).cloned() {
+    for q in [QueueName::WebhookEvents, QueueName::WebhookDeliveries] {
+        let Some(url) = urls.get(&q).cloned() else {
+            continue;
+        };
         let events = stack.events.clone();
+        let dispatcher = stack.dispatcher.clone();
+        let client = client.clone();
         tokio::spawn(async move {
             loop {
                 for m in receive(&client, &url).await {
-                    keep_event(&events, m.body.as_deref().unwrap_or("")).await;
-                    delete(&client, &url, m).await;
+                    let body = m.body.clone().unwrap_or_default();
+                    if q == QueueName::WebhookEvents {
+                        keep_event(&events, &body).await;
+                    }
+                    let (dispatcher, client, url) =
+                        (dispatcher.clone(), client.clone(), url.clone());
+                    // Each delivery on its own: a slow receiver holds up nobody else.
+                    tokio::spawn(async move {
+                        match dispatcher.handle_body(&body).await {
+                            Ok(_) => delete(&client, &url, m).await,
+                            // Left on the queue: SQS redelivers it, then moves it to the DLQ.
+                            Err(e) => {
+                                tracing::warn!(queue = q.as_str(), error = %balcao::http::ErrorChain(&e), "webhook job failed")
+                            }
+                        }
+                    });
                 }
             }
         });

@@ -49,8 +49,9 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 }
 
 /// Store, queues and clock of Lambda mode: DynamoDB table `BALCAO_TABLE`, queue URLs
-/// `BALCAO_MODERATION_QUEUE_URL` and `BALCAO_WEBHOOK_EVENTS_QUEUE_URL` (each function is given
-/// only the ones it sends to).
+/// `BALCAO_MODERATION_QUEUE_URL`, `BALCAO_WEBHOOK_EVENTS_QUEUE_URL`,
+/// `BALCAO_WEBHOOK_DELIVERIES_QUEUE_URL` and `BALCAO_WEBHOOK_DLQ_URL` (each function is given only
+/// the ones it sends to).
 pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dyn Clock>)> {
     let sdk = aws_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), var("BALCAO_TABLE")?);
@@ -58,6 +59,11 @@ pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dy
     for (q, name) in [
         (QueueName::Moderation, "BALCAO_MODERATION_QUEUE_URL"),
         (QueueName::WebhookEvents, "BALCAO_WEBHOOK_EVENTS_QUEUE_URL"),
+        (
+            QueueName::WebhookDeliveries,
+            "BALCAO_WEBHOOK_DELIVERIES_QUEUE_URL",
+        ),
+        (QueueName::WebhookDeadLetters, "BALCAO_WEBHOOK_DLQ_URL"),
     ] {
         if let Ok(url) = var(name) {
             urls.insert(q, url);
@@ -75,6 +81,7 @@ pub async fn lambda_app() -> Result<App> {
         queue,
         auth: auth_from_env(clock.clone())?,
         clock,
+        url_policy: crate::webhooks::UrlPolicy::STRICT,
     })
 }
 

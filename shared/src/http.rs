@@ -32,6 +32,14 @@ impl Reply {
     pub fn created(body: &impl Serialize) -> Result<Reply> {
         Reply::json(201, body)
     }
+    /// 204, no body.
+    pub fn no_content() -> Reply {
+        Reply {
+            status: 204,
+            body: serde_json::Value::Null,
+            headers: Vec::new(),
+        }
+    }
     pub fn header(mut self, name: &'static str, value: String) -> Reply {
         self.headers.push((name, value));
         self
@@ -58,12 +66,17 @@ pub fn finish(result: Result<Reply>, request_id: &str) -> Response<Body> {
     };
     let mut builder = Response::builder()
         .status(status)
-        .header("content-type", "application/json")
         .header("x-request-id", request_id);
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
+    if status == 204 {
+        return builder
+            .body(Body::Empty)
+            .unwrap_or_else(|_| Response::new(Body::Empty));
+    }
     builder
+        .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .unwrap_or_else(|_| Response::new(Body::Text("{}".into())))
 }

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod moderation;
 pub mod queue;
 pub mod store;
+pub mod webhooks;
 pub mod workers;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -17,15 +18,26 @@ pub enum QueueName {
     Moderation,
     /// Webhook events waiting to be fanned out to subscriptions.
     WebhookEvents,
+    /// One delivery per subscription and event, waiting for the dispatcher (and its retries).
+    WebhookDeliveries,
+    /// Deliveries that used every attempt, kept to be seen and redriven.
+    WebhookDeadLetters,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 2] = [QueueName::Moderation, QueueName::WebhookEvents];
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Moderation,
+        QueueName::WebhookEvents,
+        QueueName::WebhookDeliveries,
+        QueueName::WebhookDeadLetters,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Moderation => "moderation",
             QueueName::WebhookEvents => "webhook-events",
+            QueueName::WebhookDeliveries => "webhook-deliveries",
+            QueueName::WebhookDeadLetters => "webhook-deliveries-dlq",
         }
     }
 }
@@ -68,7 +80,12 @@ pub struct WebhookEventDetail {
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn send(&self, queue: QueueName, body: String) -> Result<()>;
+    /// Sends so that the message becomes visible after `delay` (SQS: at most 15 minutes).
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<()>;
 }
+
+/// SQS's longest message delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
 
 pub async fn send_json<T: Serialize + Sync>(q: &dyn Queue, queue: QueueName, v: &T) -> Result<()> {
     q.send(queue, serde_json::to_string(v).map_err(Error::unexpected)?)
@@ -95,6 +112,10 @@ impl SqsQueue {
         self.calls.load(Ordering::Relaxed)
     }
 
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
     /// Creates (or finds) a queue and returns its URL: used by the local stack's `--create` and
     /// by tests.
     pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<String> {
@@ -116,6 +137,24 @@ impl Queue for SqsQueue {
             .send_message()
             .queue_url(url)
             .message_body(body)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<()> {
+        let url = self
+            .urls
+            .get(&queue)
+            .ok_or_else(|| Error::unexpected_msg(format!("no URL for queue {}", queue.as_str())))?;
+        // Whole seconds, rounded up: a retry never comes early.
+        let secs = delay.min(MAX_DELAY).as_millis().div_ceil(1000) as i32;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(secs)
             .send()
             .await?;
         Ok(())
@@ -175,5 +214,18 @@ impl Queue for MemoryQueue {
             .ok_or_else(|| Error::unexpected_msg("unknown queue"))?;
         tx.send(body)
             .map_err(|_| Error::unexpected_msg("local queue closed"))
+    }
+
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<()> {
+        let tx = self
+            .senders
+            .get(&queue)
+            .ok_or_else(|| Error::unexpected_msg("unknown queue"))?
+            .clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay.min(MAX_DELAY)).await;
+            let _ = tx.send(body);
+        });
+        Ok(())
     }
 }

@@ -93,11 +93,19 @@ pub struct TestApp {
 
 /// A fresh stack, or `None` when DynamoDB cases are skipped on purpose.
 pub async fn spawn_app(kind: StoreKind) -> Option<TestApp> {
+    spawn_app_with(kind, balcao_local::local_dispatch()).await
+}
+
+/// [`spawn_app`] with the webhook dispatcher configured as given.
+pub async fn spawn_app_with(
+    kind: StoreKind,
+    dispatch: balcao::workers::webhooks::DispatchConfig,
+) -> Option<TestApp> {
     if kind == StoreKind::Dynamo && !dynamo_available() {
         return None;
     }
     let clock = TestClock::new();
-    let stack = balcao_local::build(&backend(kind), Arc::new(clock.clone()))
+    let stack = balcao_local::build_with(&backend(kind), Arc::new(clock.clone()), dispatch)
         .await
         .expect("the stack builds");
     let (addr, server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), stack.app.clone())

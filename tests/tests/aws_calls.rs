@@ -11,6 +11,7 @@ use balcao::fixture::Fixture;
 use balcao::queue::{ModerationJob, QueueName, SqsQueue};
 use balcao::store::dynamo::DynamoStore;
 use balcao::workers::moderation::Moderator;
+use balcao::workers::webhooks::{Dispatcher, Outcome};
 use balcao_tests::{dynamo_available, TestClock, DEMO_APP_TOKEN};
 use serde_json::json;
 
@@ -37,6 +38,7 @@ async fn aws_calls_per_operation() {
             .unwrap();
         urls.insert(q, url);
     }
+    let (sqs_client_for_reading, urls_for_reading) = (sqs_client.clone(), urls.clone());
     let sqs = Arc::new(SqsQueue::new(sqs_client, urls));
     let clock_arc: Arc<dyn balcao::clock::Clock> = Arc::new(clock.clone());
     let app = App {
@@ -44,6 +46,7 @@ async fn aws_calls_per_operation() {
         queue: sqs.clone(),
         auth: Auth::local(clock_arc.clone()),
         clock: clock_arc.clone(),
+        url_policy: balcao::webhooks::UrlPolicy::LOCAL,
     };
     // No background workers: the worker runs by hand below, so every count is one operation's.
     let moderator = Moderator::new(app.store.clone(), sqs.clone(), clock_arc);
@@ -210,6 +213,12 @@ async fn aws_calls_per_operation() {
     )
     .await;
     measure("PATCH conversations/{id}/read_by", &mut rows);
+    // What the worker queued so far is not this test's business below.
+    drain(
+        &sqs_client_for_reading,
+        &urls_for_reading[&QueueName::WebhookEvents],
+    )
+    .await;
     send(
         "PATCH",
         &format!("/v0/conversations/{cid}"),
@@ -219,6 +228,57 @@ async fn aws_calls_per_operation() {
     )
     .await;
     measure("PATCH conversations/{id}", &mut rows);
+
+    // Webhooks: a subscription to a receiver that answers 200, then the dispatcher by hand on
+    // the event the PATCH queued (fan-out), then on the delivery that made.
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_url = format!("http://{}/hook", receiver.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = receiver.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let bravo = balcao_tests::mint_seller(&clock, "lojademo", "seller-bravo");
+    send(
+        "POST",
+        "/v0/webhooks",
+        &bravo,
+        Some(json!({ "url": receiver_url })),
+        false,
+    )
+    .await;
+    measure("POST webhooks", &mut rows);
+    send("GET", "/v0/webhooks", &bravo, None, false).await;
+    measure("GET webhooks", &mut rows);
+    let dispatcher = Dispatcher::new(
+        Arc::new(store.clone()),
+        sqs.clone(),
+        balcao_local::local_dispatch(),
+    )
+    .unwrap();
+    let event = take_one(
+        &sqs_client_for_reading,
+        &urls_for_reading[&QueueName::WebhookEvents],
+    )
+    .await;
+    let outcome = dispatcher.handle_body(&event).await.unwrap();
+    assert_eq!(outcome, Outcome::FannedOut(1));
+    measure("dispatcher: fan-out (1 subscription)", &mut rows);
+    let delivery = take_one(
+        &sqs_client_for_reading,
+        &urls_for_reading[&QueueName::WebhookDeliveries],
+    )
+    .await;
+    let outcome = dispatcher.handle_body(&delivery).await.unwrap();
+    assert_eq!(outcome, Outcome::Delivered { status: 200 });
+    measure("dispatcher: delivery", &mut rows);
 
     println!("| operation | DynamoDB calls | SQS calls |\n|---|---|---|");
     for (name, d, s) in &rows {
@@ -242,7 +302,11 @@ async fn aws_calls_per_operation() {
         ("POST conversations/{id}/messages", 2, 1),
         ("POST conversations/{id}/messages (same external_id)", 4, 1),
         ("PATCH conversations/{id}/read_by", 2, 0),
-        ("PATCH conversations/{id}", 2, 0),
+        ("PATCH conversations/{id}", 2, 1),
+        ("POST webhooks", 2, 0),
+        ("GET webhooks", 1, 0),
+        ("dispatcher: fan-out (1 subscription)", 1, 1),
+        ("dispatcher: delivery", 1, 0),
     ];
     assert_eq!(got, expected);
 }
@@ -269,4 +333,46 @@ async fn app_store_messages(store: &DynamoStore, conv: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.id)
         .collect()
+}
+
+/// The one message on a queue (read outside the counted adapter).
+async fn take_one(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    let got = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(got.len(), 1, "one message on {url}");
+    got[0].body.clone().unwrap()
+}
+
+async fn drain(client: &aws_sdk_sqs::Client, url: &str) {
+    loop {
+        let got = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return;
+        }
+        for m in got {
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
 }

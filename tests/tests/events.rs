@@ -26,12 +26,33 @@ const HTTP_EVENTS: &[(&str, &str, u16)] = &[
     ("customer-messages-post", "conversations", 201),
     ("customer-messages-get", "conversations", 200),
     ("customer-read-by", "conversations", 200),
+    ("webhooks-create", "webhooks", 201),
+    ("webhooks-list", "webhooks", 200),
+    // Deletes the subscription the test puts in place first.
+    ("webhooks-delete", "webhooks", 204),
 ];
 
-const SQS_EVENTS: &[(&str, &[&str])] = &[(
-    "moderation-worker-batch",
-    &["5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63"],
-)];
+/// (file, function, the records that must fail)
+const SQS_EVENTS: &[(&str, &str, &[&str])] = &[
+    (
+        "moderation-worker-batch",
+        "moderation-worker",
+        &["5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63"],
+    ),
+    (
+        "webhook-dispatcher-events",
+        "webhook-dispatcher",
+        &["7a1e2b3c-0002-4d5e-8f90-a1b2c3d4e5f2"],
+    ),
+    (
+        "webhook-dispatcher-deliveries",
+        "webhook-dispatcher",
+        &["7a1e2b3c-0004-4d5e-8f90-a1b2c3d4e5f4"],
+    ),
+];
+
+/// The subscription `events/webhooks-delete.json` and the deliveries batch name.
+const WEBHOOK_ID: &str = "01JD3M0C00000000000000W001";
 
 fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -82,8 +103,17 @@ async fn http_events_run_through_their_handlers() {
             Some(*function),
             "{name}"
         );
+        if *name == "webhooks-delete" {
+            stack
+                .app
+                .store
+                .put_subscription(&demo_subscription())
+                .await
+                .unwrap();
+        }
         let res = match *function {
             "token-create" => balcao::api::token_create::handle(&stack.app, req).await,
+            "webhooks" => balcao::api::webhooks::handle(&stack.app, req).await,
             _ => balcao::api::conversations::handle(&stack.app, req).await,
         };
         let body = match res.body() {
@@ -92,6 +122,10 @@ async fn http_events_run_through_their_handlers() {
         };
         assert_eq!(res.status().as_u16(), *status, "{name}: {body}");
         assert!(res.headers().contains_key("x-request-id"), "{name}");
+        if *status == 204 {
+            assert!(matches!(res.body(), lambda_http::Body::Empty), "{name}");
+            continue;
+        }
         let json: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("{name}: JSON body"));
         assert!(json.is_object(), "{name}");
@@ -100,7 +134,7 @@ async fn http_events_run_through_their_handlers() {
 
 #[tokio::test]
 async fn sqs_events_run_through_the_worker() {
-    for (name, failing) in SQS_EVENTS {
+    for (name, function, failing) in SQS_EVENTS {
         let stack =
             balcao_local::build(&balcao_local::Backend::Embedded, Arc::new(TestClock::new()))
                 .await
@@ -108,8 +142,14 @@ async fn sqs_events_run_through_the_worker() {
         let app = &stack.app;
         let event: SqsEvent =
             serde_json::from_str(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let moderator = Moderator::new(app.store.clone(), app.queue.clone(), app.clock.clone());
-        let res = moderator.handle_batch(event).await;
+        let res = match *function {
+            "moderation-worker" => {
+                Moderator::new(app.store.clone(), app.queue.clone(), app.clock.clone())
+                    .handle_batch(event)
+                    .await
+            }
+            _ => stack.dispatcher.handle_batch(event).await,
+        };
         let ids: Vec<&str> = res
             .batch_item_failures
             .iter()
@@ -119,5 +159,19 @@ async fn sqs_events_run_through_the_worker() {
         // The response has the shape Lambda expects for ReportBatchItemFailures.
         let wire = serde_json::to_value(&res).unwrap();
         assert_eq!(wire["batchItemFailures"][0]["itemIdentifier"], failing[0]);
+    }
+}
+
+fn demo_subscription() -> balcao::domain::model::Subscription {
+    balcao::domain::model::Subscription {
+        id: WEBHOOK_ID.into(),
+        account: "lojademo".into(),
+        seller_id: "seller-acme".into(),
+        url: "https://erp.lojademo.com.br/balcao/webhooks".into(),
+        domains: vec!["message".into()],
+        secret: balcao::webhooks::new_secret(),
+        status: balcao::domain::model::SubscriptionStatus::Active,
+        created_at: 1_795_000_000_000,
+        disabled_reason: None,
     }
 }

@@ -33,13 +33,16 @@ fn handler_routes() -> BTreeSet<(String, String)> {
     let tokens = balcao::api::token_create::PATHS
         .iter()
         .map(|p| ("POST".to_owned(), p.to_string()));
-    conversations.chain(tokens).collect()
+    let webhooks = balcao::api::webhooks::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()));
+    conversations.chain(tokens).chain(webhooks).collect()
 }
 
 #[test]
 fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
     let template = template_routes();
-    assert_eq!(template.len(), 16, "{template:?}");
+    assert_eq!(template.len(), 19, "{template:?}");
     assert_eq!(template, handler_routes());
 }
 

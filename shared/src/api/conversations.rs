@@ -10,9 +10,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
 use super::paging::{envelope, PageParams, Query, PAGING};
-use super::App;
+use super::{seller, App};
 use crate::auth::{SellerPrincipal, SCOPE_SELLER_READ, SCOPE_SELLER_WRITE};
-use crate::clock::parse_rfc3339;
+use crate::clock::{format_ms, parse_rfc3339};
 use crate::domain::input::{
     check_text, Email, NewMessage, OpenConversationBody, PatchConversationBody, PostMessageBody,
     Problems, EXTERNAL_ID_MAX,
@@ -28,7 +28,9 @@ use crate::http::{
     Reply,
 };
 use crate::ids::{is_id, new_id};
-use crate::queue::{send_json, ModerationJob, QueueName};
+use crate::queue::{
+    send_json, ModerationJob, QueueName, WebhookEvent, WebhookEventData, WebhookEventDetail,
+};
 use crate::store::{list_sort_key, Added, ConversationFilter, Created, Viewer};
 
 /// Every route this function serves (method, path as `template.yaml` writes it). A test keeps this,
@@ -133,14 +135,6 @@ async fn route(app: &App, req: &Request) -> Result<Reply> {
 }
 
 // ---- principals ---------------------------------------------------------------------------
-
-fn seller(app: &App, req: &Request, scope: &str) -> Result<SellerPrincipal> {
-    let token =
-        bearer(req).ok_or_else(|| Error::Unauthorized("a bearer token is required".into()))?;
-    let p = app.auth.verify_seller(token)?;
-    p.require(scope)?;
-    Ok(p)
-}
 
 /// A customer, proven by a visitor identification token and the e-mail it was issued for.
 #[derive(Debug, Clone)]
@@ -261,11 +255,34 @@ async fn seller_get(app: &App, req: &Request, id: &str) -> Result<Reply> {
 async fn seller_patch(app: &App, req: &Request, id: &str) -> Result<Reply> {
     let (p, conv) = seller_conversation(app, req, id, SCOPE_SELLER_WRITE).await?;
     let status = json_body::<PatchConversationBody>(req)?.validate()?;
+    let now = app.clock.now_ms();
+    let changed = conv.status != status;
     let conv = app
         .store
-        .set_status(&p.account, &conv.id, status, app.clock.now_ms())
+        .set_status(&p.account, &conv.id, status, now)
         .await?
         .ok_or_else(not_found)?;
+    if changed {
+        // Closing or reopening is news to the seller's systems. The status is written either
+        // way; a lost event is logged rather than turned into an error the caller cannot fix.
+        let event = WebhookEvent {
+            id: format!("evt_{}", new_id(now).to_ascii_lowercase()),
+            account: conv.account.clone(),
+            seller_id: conv.seller.id.clone(),
+            created_at: format_ms(now),
+            data: WebhookEventData {
+                domain: "conversation".into(),
+                status: "UPDATED".into(),
+            },
+            detail: WebhookEventDetail {
+                conversation_id: conv.id.clone(),
+                message_id: None,
+            },
+        };
+        if let Err(e) = send_json(app.queue.as_ref(), QueueName::WebhookEvents, &event).await {
+            tracing::error!(event_id = %event.id, error = %crate::http::ErrorChain(&e), "webhook event not queued");
+        }
+    }
     Reply::ok(&view::conversation(&conv))
 }
 

@@ -5,6 +5,7 @@
 pub mod conversations;
 pub mod paging;
 pub mod token_create;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::queue::Queue;
 use crate::store::Store;
+use crate::webhooks::UrlPolicy;
 
 /// Everything a handler needs, built once per cold start.
 #[derive(Clone)]
@@ -20,4 +22,19 @@ pub struct App {
     pub queue: Arc<dyn Queue>,
     pub auth: Auth,
     pub clock: Arc<dyn Clock>,
+    /// Which webhook receiver URLs are accepted (strict in Lambda mode).
+    pub url_policy: UrlPolicy,
+}
+
+/// The seller behind a request's bearer token, holding `scope`.
+pub(crate) fn seller(
+    app: &App,
+    req: &lambda_http::Request,
+    scope: &str,
+) -> crate::Result<crate::auth::SellerPrincipal> {
+    let token = crate::http::bearer(req)
+        .ok_or_else(|| crate::Error::Unauthorized("a bearer token is required".into()))?;
+    let p = app.auth.verify_seller(token)?;
+    p.require(scope)?;
+    Ok(p)
 }

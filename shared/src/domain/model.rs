@@ -60,6 +60,37 @@ pub struct AppToken {
     pub created_at: Millis,
 }
 
+/// A seller's webhook subscription. The signing secret is kept as issued: delivery must sign
+/// with it (Standard Webhooks is a shared-secret HMAC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub account: String,
+    pub seller_id: String,
+    pub url: String,
+    /// `conversation`, `message`: the event domains delivered.
+    pub domains: Vec<String>,
+    pub secret: String,
+    pub status: SubscriptionStatus,
+    pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SubscriptionStatus {
+    Active,
+    /// The receiver answered `410 Gone`: nothing more is sent.
+    Disabled,
+}
+
+impl Subscription {
+    pub fn wants(&self, domain: &str) -> bool {
+        self.status == SubscriptionStatus::Active && self.domains.iter().any(|d| d == domain)
+    }
+}
+
 /// A known customer of an account, keyed by e-mail (lowercase).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {

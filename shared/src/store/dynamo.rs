@@ -20,12 +20,12 @@ use serde::Serialize;
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, TenantStore, Viewer,
+    PageRequest, TenantStore, Viewer, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
     Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation,
-    ModerationStatus, Seller, Side,
+    ModerationStatus, Seller, Side, Subscription,
 };
 use crate::error::{Error, Result};
 
@@ -867,6 +867,97 @@ impl ConversationStore for DynamoStore {
                 ":false".to_owned(),
                 AttributeValue::Bool(false),
             )])))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn put_subscription(&self, sub: &Subscription) -> Result<()> {
+        self.put(
+            keys::subscription(&sub.account, &sub.seller_id, &sub.id),
+            sub,
+        )
+        .await
+    }
+
+    async fn list_subscriptions(&self, account: &str, seller: &str) -> Result<Vec<Subscription>> {
+        let (pk, _) = keys::account(account);
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            self.count();
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(keys::subscription_prefix(seller)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            for item in res.items.unwrap_or_default() {
+                out.push(from_item::<Subscription>(item)?);
+            }
+            match res.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn get_subscription(
+        &self,
+        account: &str,
+        seller: &str,
+        id: &str,
+    ) -> Result<Option<Subscription>> {
+        self.get(keys::subscription(account, seller, id)).await
+    }
+
+    async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool> {
+        self.count();
+        let (pk, sk) = keys::subscription(account, seller, id);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn disable_subscription(
+        &self,
+        account: &str,
+        seller: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        self.count();
+        let (pk, sk) = keys::subscription(account, seller, id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #status = :disabled, #reason = :reason")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#reason", "disabled_reason")
+            .expression_attribute_values(":disabled", s("DISABLED".to_owned()))
+            .expression_attribute_values(":reason", s(reason.to_owned()))
             .send()
             .await;
         match res {

@@ -29,6 +29,18 @@ pub fn seller(a: &str, s: &str) -> (String, String) {
     (format!("ACCOUNT#{}", esc(a)), format!("SELLER#{}", esc(s)))
 }
 
+/// A seller's webhook subscriptions live under the account, listed by prefix.
+pub fn subscription(a: &str, seller: &str, id: &str) -> (String, String) {
+    (
+        format!("ACCOUNT#{}", esc(a)),
+        format!("{}{}", subscription_prefix(seller), esc(id)),
+    )
+}
+
+pub fn subscription_prefix(seller: &str) -> String {
+    format!("WEBHOOK#{}#", esc(seller))
+}
+
 pub fn app_token(hash: &str) -> (String, String) {
     (format!("APPTOKEN#{hash}"), "APPTOKEN".into())
 }

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation, Seller, Side,
+    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation, Seller,
+    Side, Subscription,
 };
 use crate::error::Result;
 
@@ -162,8 +163,32 @@ pub trait ConversationStore: Send + Sync {
     async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()>;
 }
 
-pub trait Store: TenantStore + ContactStore + ConversationStore {}
-impl<T: TenantStore + ContactStore + ConversationStore> Store for T {}
+/// Webhook subscriptions, per account and seller.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn put_subscription(&self, sub: &Subscription) -> Result<()>;
+    /// Oldest first.
+    async fn list_subscriptions(&self, account: &str, seller: &str) -> Result<Vec<Subscription>>;
+    async fn get_subscription(
+        &self,
+        account: &str,
+        seller: &str,
+        id: &str,
+    ) -> Result<Option<Subscription>>;
+    /// `false`: there was none.
+    async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool>;
+    /// Marks it disabled with a reason (when it still exists).
+    async fn disable_subscription(
+        &self,
+        account: &str,
+        seller: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<()>;
+}
+
+pub trait Store: TenantStore + ContactStore + ConversationStore + WebhookStore {}
+impl<T: TenantStore + ContactStore + ConversationStore + WebhookStore> Store for T {}
 
 /// The external id uniqueness scope: per account, side and sender.
 pub fn sender_id_of(conv: &Conversation, side: Side) -> &str {

@@ -3,6 +3,8 @@
 //! neighbours back to the queue.
 
 pub mod moderation;
+#[cfg(feature = "delivery")]
+pub mod webhooks;
 
 use std::future::Future;
 
