@@ -17,14 +17,29 @@ ttl = str(EXP_2100 - int(time.time()))
 cli = ["cargo", "run", "-q", "-p", "balcao-local", "--"]
 seller = subprocess.check_output(cli + ["mint-seller-token", "--account", "lojademo", "--seller", "seller-acme", "--ttl-seconds", ttl, "--name", "Ana (ACME)"], text=True).strip()
 visitor = subprocess.check_output(cli + ["mint-visitor-token", "--account", "lojademo", "--email", "maria@example.com", "--ttl-seconds", ttl], text=True).strip()
+operator = subprocess.check_output(cli + ["mint-operator-token", "--account", "lojademo", "--email", "ana.televendas@lojademo.com.br", "--ttl-seconds", ttl], text=True).strip()
+admin = subprocess.check_output(cli + ["mint-operator-token", "--account", "lojademo", "--email", "admin@lojademo.com.br", "--ttl-seconds", ttl], text=True).strip()
+
+
+def session_token(session_id):
+    """A session token (HS256, the local development key) for a session the tests put in place."""
+    import base64, hashlib, hmac
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64(json.dumps({"typ": "JWT", "alg": "HS256", "kid": "local-dev"}, separators=(",", ":")).encode())
+    claims = {"iss": "balcao-session-manager", "aud": "balcao-store", "sub": session_id, "token_use": "session", "exp": EXP_2100}
+    body = b64(json.dumps(claims, separators=(",", ":")).encode())
+    sig = hmac.new(b"balcao-local-development-secret-not-for-production", f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
 
 CONV = "01JD3M0C00000000000000V001"
 MSG = "01JD3M0C00000000000000M001"
 WEBHOOK = "01JD3M0C00000000000000W001"
+SESSION = "01JD3M0C00000000000000S001"
 APP_TOKEN = "pat-demo-lojademo-0000000000000000000000000001"
 
 
-def http_event(method, route, path, *, query="", body=None, auth=None, extra_headers=None, path_params=None):
+def http_event(method, route, path, *, query="", body=None, auth=None, extra_headers=None, path_params=None, cookies=None):
     headers = {
         "accept": "application/json",
         "host": "api.balcao.example",
@@ -62,6 +77,9 @@ def http_event(method, route, path, *, query="", body=None, auth=None, extra_hea
         event["queryStringParameters"] = qs
     if path_params:
         event["pathParameters"] = path_params
+    if cookies:
+        # API Gateway v2 hands cookies over in their own list.
+        event["cookies"] = cookies
     if body is not None:
         event["body"] = json.dumps(body, ensure_ascii=False)
     return event
@@ -125,6 +143,18 @@ events = {
         ("5f0c1a9e-0002-4c4f-9e52-1b2d3c4d5e62", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": "01JD3M0C00000000000000M0ZZ"})),
         ("5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63", "this is not a moderation job"),
     ]),
+    "sessions-create": http_event("POST", "/api/sessions", "/api/sessions",
+                                  body={"public": {"vtex-impersonated-customer-email": {"value": "client@gmail.com"},
+                                                   "authentication": {"value": "operator@gmail.com"}}},
+                                  extra_headers={"x-account": "lojademo"}),
+    "sessions-impersonate": http_event("POST", "/api/sessions", "/api/sessions",
+                                       body={"public": {"vtex-impersonated-customer-email": {"value": "maria@example.com"}}}, auth=operator),
+    "sessions-patch": http_event("PATCH", "/api/sessions", "/api/sessions",
+                                 body={"public": {"vtex-impersonated-customer-email": {"value": "joao@example.com"}}},
+                                 cookies=[f"vtex_session={session_token(SESSION)}"], auth=operator),
+    "sessions-get": http_event("GET", "/api/sessions", "/api/sessions", query="items=impersonate.storeUserEmail,impersonate.canImpersonate",
+                               cookies=[f"vtex_session={session_token(SESSION)}"]),
+    "sessions-audit": http_event("GET", "/api/sessions/audit", "/api/sessions/audit", query="_limit=20", auth=admin),
     "webhooks-create": http_event("POST", "/v0/webhooks", "/v0/webhooks",
                                   body={"url": "https://erp.lojademo.com.br/balcao/webhooks", "domains": ["message"]}, auth=seller),
     "webhooks-list": http_event("GET", "/v0/webhooks", "/v0/webhooks", auth=seller),

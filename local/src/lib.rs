@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use balcao::api::{conversations, token_create, webhooks, App};
+use balcao::api::{conversations, sessions, token_create, webhooks, App};
 use balcao::auth::Auth;
 use balcao::clock::{Clock, SystemClock};
 use balcao::error::Error;
@@ -206,6 +206,8 @@ fn aws_sdk_dynamodb(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn function_for(path: &str) -> Option<&'static str> {
     if token_create::PATHS.contains(&path.trim_end_matches('/')) {
         Some("token-create")
+    } else if path == "/api/sessions" || path == "/api/sessions/audit" {
+        Some("impersonate")
     } else if path == "/v0/webhooks" || path.starts_with("/v0/webhooks/") {
         Some("webhooks")
     } else if path == "/v0/conversations"
@@ -227,6 +229,7 @@ pub async fn dispatch(
     match function_for(req.uri().path()) {
         Some("token-create") => token_create::handle(app, req).await,
         Some("webhooks") => webhooks::handle(app, req).await,
+        Some("impersonate") => sessions::handle(app, req).await,
         Some(_) => conversations::handle(app, req).await,
         None => finish(Err(Error::NotFound("route".into())), &new_request_id()),
     }

@@ -8,6 +8,8 @@
 //!              [--ttl-seconds 3600] [--name "Ana (ACME)"]
 //! balcao-local mint-visitor-token --account lojademo --email maria@example.com
 //!              [--ttl-seconds 43200]
+//! balcao-local mint-operator-token --account lojademo --email ana.televendas@lojademo.com.br
+//!              [--ttl-seconds 3600] [--name "Ana (Televendas)"]
 //! ```
 //! `BALCAO_ADDR` sets the address too. With `--backend aws` the AWS SDK's usual configuration
 //! applies (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials).
@@ -47,6 +49,7 @@ async fn main() -> ExitCode {
     match raw.first().map(String::as_str) {
         Some("mint-seller-token") => mint(&args),
         Some("mint-visitor-token") => mint_visitor(&args),
+        Some("mint-operator-token") => mint_operator(&args),
         Some("serve") | None => serve(&args).await,
         Some(s) if s.starts_with("--") && s != "--help" => serve(&args).await,
         _ => usage(),
@@ -72,6 +75,32 @@ fn mint(args: &Args) -> ExitCode {
     };
     let exp = system_clock().now_ms() / 1000 + ttl;
     print_token(mint_seller_token(
+        LOCAL_DEV_SECRET.as_bytes(),
+        LOCAL_DEV_KID,
+        LOCAL_ISSUER,
+        LOCAL_AUDIENCE,
+        &claims,
+        exp,
+    ))
+}
+
+/// An operator (store admin user) token: it proves only the e-mail and account; what the
+/// operator may do is read from the store.
+fn mint_operator(args: &Args) -> ExitCode {
+    let (Some(account), Some(email)) = (args.value("--account"), args.value("--email")) else {
+        return usage();
+    };
+    let ttl: i64 = args
+        .value("--ttl-seconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3600);
+    let claims = balcao::auth::OperatorClaims {
+        sub: email,
+        account,
+        name: args.value("--name"),
+    };
+    let exp = system_clock().now_ms() / 1000 + ttl;
+    print_token(balcao::auth::mint_operator_token(
         LOCAL_DEV_SECRET.as_bytes(),
         LOCAL_DEV_KID,
         LOCAL_ISSUER,

@@ -25,6 +25,10 @@ pub const VISITOR_ISSUER: &str = "balcao-visitor-identification";
 pub const VISITOR_AUDIENCE: &str = "balcao-chat-widget";
 /// Identification tokens expire after 12 hours (seed `001_…`).
 pub const VISITOR_TOKEN_TTL_MS: Millis = 12 * 60 * 60 * 1000;
+pub const SESSION_ISSUER: &str = "balcao-session-manager";
+pub const SESSION_AUDIENCE: &str = "balcao-store";
+/// Sessions last a week; an impersonation inside one ends after a day.
+pub const SESSION_TTL_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 /// Clock skew tolerated on `exp`/`nbf`.
 const LEEWAY_S: i64 = 30;
 
@@ -286,6 +290,64 @@ impl Auth {
         jsonwebtoken::encode(&header, &claims, &self.visitor_signing.1).map_err(Error::unexpected)
     }
 
+    /// An operator (store admin user): the token proves only who they are; what they may do is
+    /// read from the store.
+    pub fn verify_operator(&self, token: &str) -> Result<OperatorClaims> {
+        let c: OperatorClaims = verify(
+            token,
+            &self.seller_keys,
+            &self.issuer,
+            &self.audience,
+            "operator",
+            self.clock.as_ref(),
+        )?;
+        if c.account.is_empty() || !c.sub.contains('@') {
+            return Err(Error::Unauthorized(
+                "token names no account or operator e-mail".into(),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// A session token: signed by us, carrying only the session id, valid as long as a session.
+    pub fn issue_session_token(&self, session_id: &str) -> Result<String> {
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            aud: &'a str,
+            sub: &'a str,
+            token_use: &'a str,
+            exp: i64,
+        }
+        let claims = Claims {
+            iss: SESSION_ISSUER,
+            aud: SESSION_AUDIENCE,
+            sub: session_id,
+            token_use: "session",
+            exp: (self.clock.now_ms() + SESSION_TTL_MS) / 1000,
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.visitor_signing.0.clone());
+        jsonwebtoken::encode(&header, &claims, &self.visitor_signing.1).map_err(Error::unexpected)
+    }
+
+    /// The session id a session token carries.
+    pub fn verify_session(&self, token: &str) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Claims {
+            sub: String,
+        }
+        let c: Claims = verify(
+            token,
+            &self.visitor_keys,
+            SESSION_ISSUER,
+            SESSION_AUDIENCE,
+            "session",
+            self.clock.as_ref(),
+        )?;
+        Ok(c.sub)
+    }
+
     pub fn verify_visitor(&self, token: &str) -> Result<VisitorClaims> {
         verify(
             token,
@@ -296,6 +358,37 @@ impl Auth {
             self.clock.as_ref(),
         )
     }
+}
+
+/// The claims of an operator token: `sub` is the operator's e-mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperatorClaims {
+    pub sub: String,
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Signs operator tokens with an HS256 secret: the local stack's `mint-operator-token` and tests.
+pub fn mint_operator_token(
+    secret: &[u8],
+    kid: &str,
+    issuer: &str,
+    audience: &str,
+    claims: &OperatorClaims,
+    exp_s: i64,
+) -> Result<String> {
+    let mut value = serde_json::to_value(claims).map_err(Error::unexpected)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("iss".into(), issuer.into());
+        obj.insert("aud".into(), audience.into());
+        obj.insert("exp".into(), exp_s.into());
+        obj.insert("token_use".into(), "operator".into());
+    }
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, &value, &EncodingKey::from_secret(secret))
+        .map_err(Error::unexpected)
 }
 
 /// Signs seller tokens with an HS256 secret: the local stack's `mint` command and the tests.

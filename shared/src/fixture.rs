@@ -8,7 +8,7 @@ use crate::auth::hash_app_token;
 use crate::clock::Millis;
 use crate::domain::model::{
     Account, AppToken, Contact, Conversation, IdentifiedVia, Message, Moderation, ModerationStatus,
-    Owner, Party, Seller, Side, Tag,
+    Operator, Owner, Party, Seller, Side, Tag,
 };
 use crate::error::{Error, Result};
 use crate::store::{Created, Store};
@@ -21,6 +21,9 @@ pub struct Fixture {
     pub app_tokens: Vec<FixtureAppToken>,
     #[serde(default)]
     pub conversations: Vec<FixtureConversation>,
+    /// Store admin users: with and without the Televendas permission, and account admins.
+    #[serde(default)]
+    pub operators: Vec<Operator>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +77,9 @@ impl Fixture {
         }
         for s in &self.sellers {
             store.put_seller(s).await?;
+        }
+        for o in &self.operators {
+            store.put_operator(o).await?;
         }
         for c in &self.customers {
             store

@@ -30,6 +30,12 @@ const HTTP_EVENTS: &[(&str, &str, u16)] = &[
     ("webhooks-list", "webhooks", 200),
     // Deletes the subscription the test puts in place first.
     ("webhooks-delete", "webhooks", 204),
+    ("sessions-create", "impersonate", 201),
+    ("sessions-impersonate", "impersonate", 201),
+    // PATCH and GET read the session the test puts in place first (Ana impersonating Maria).
+    ("sessions-patch", "impersonate", 200),
+    ("sessions-get", "impersonate", 200),
+    ("sessions-audit", "impersonate", 200),
 ];
 
 /// (file, function, the records that must fail)
@@ -103,6 +109,7 @@ async fn http_events_run_through_their_handlers() {
             Some(*function),
             "{name}"
         );
+        stack.app.store.put_session(&demo_session()).await.unwrap();
         if *name == "webhooks-delete" {
             stack
                 .app
@@ -114,6 +121,7 @@ async fn http_events_run_through_their_handlers() {
         let res = match *function {
             "token-create" => balcao::api::token_create::handle(&stack.app, req).await,
             "webhooks" => balcao::api::webhooks::handle(&stack.app, req).await,
+            "impersonate" => balcao::api::sessions::handle(&stack.app, req).await,
             _ => balcao::api::conversations::handle(&stack.app, req).await,
         };
         let body = match res.body() {
@@ -173,5 +181,25 @@ fn demo_subscription() -> balcao::domain::model::Subscription {
         status: balcao::domain::model::SubscriptionStatus::Active,
         created_at: 1_795_000_000_000,
         disabled_reason: None,
+    }
+}
+
+/// The session `events/sessions-patch.json` and `sessions-get.json` carry a token for.
+fn demo_session() -> balcao::domain::model::Session {
+    balcao::domain::model::Session {
+        id: "01JD3M0C00000000000000S001".into(),
+        account: "lojademo".into(),
+        public: Default::default(),
+        admin_user_email: Some("ana.televendas@lojademo.com.br".into()),
+        impersonation_input: Some("maria@example.com".into()),
+        impersonation: Some(balcao::domain::model::Impersonation {
+            operator_email: "ana.televendas@lojademo.com.br".into(),
+            operator_name: "Ana (Televendas)".into(),
+            customer_id: "01JD3M0C00000000000000C001".into(),
+            customer_email: "maria@example.com".into(),
+            started_at: TestClock::new().peek(),
+        }),
+        created_at: TestClock::new().peek(),
+        valid_until: 4_102_444_800_000,
     }
 }

@@ -24,8 +24,8 @@ use crate::domain::model::{
 use crate::domain::view;
 use crate::error::{Error, Result};
 use crate::http::{
-    bearer, finish, header, json_body, new_request_id, optional_body_ok, query_pairs, segments,
-    Reply,
+    bearer, cookie, finish, header, json_body, new_request_id, optional_body_ok, query_pairs,
+    segments, Reply,
 };
 use crate::ids::{is_id, new_id};
 use crate::queue::{
@@ -144,6 +144,8 @@ pub struct Customer {
     pub via: IdentifiedVia,
     /// Who physically writes when it is not the customer (an impersonating operator).
     pub owner: Option<Owner>,
+    /// The impersonated session the request came in (for the audit trail).
+    pub session_id: Option<String>,
 }
 
 pub const IDENTIFICATION_EMAIL_HEADER: &str = "x-identification-email";
@@ -151,6 +153,26 @@ pub const ACCOUNT_HEADER: &str = "x-account";
 
 async fn customer(app: &App, req: &Request) -> Result<Customer> {
     let unauthorized = |m: &str| Error::Unauthorized(m.to_owned());
+    // An operator acting as a customer: the session cookie, no identification token.
+    if bearer(req).is_none() && cookie(req, super::sessions::SESSION_COOKIE).is_some() {
+        let (session, imp) = super::sessions::impersonated(app, req).await?;
+        let contact = app
+            .store
+            .get_contact(&session.account, &imp.customer_email)
+            .await?
+            .filter(|c| c.id == imp.customer_id)
+            .ok_or_else(|| unauthorized("the impersonated customer does not exist"))?;
+        return Ok(Customer {
+            account: session.account,
+            contact,
+            via: IdentifiedVia::Impersonation,
+            owner: Some(Owner {
+                name: imp.operator_name,
+                external_id: imp.operator_email,
+            }),
+            session_id: Some(session.id),
+        });
+    }
     let token = bearer(req).ok_or_else(|| unauthorized("an identification token is required"))?;
     let claimed = header(req, IDENTIFICATION_EMAIL_HEADER)
         .ok_or_else(|| unauthorized("X-Identification-Email is required"))?;
@@ -174,6 +196,7 @@ async fn customer(app: &App, req: &Request) -> Result<Customer> {
         contact,
         via: IdentifiedVia::VisitorIdentification,
         owner: None,
+        session_id: None,
     })
 }
 
@@ -373,6 +396,7 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
     match app.store.create_conversation(&conv, &first).await? {
         Created::Created => {
             enqueue(app, &first).await?;
+            audit_impersonated(app, req, &c, &conv.id, &first.id).await?;
             Reply::created(&view::conversation(&conv))
         }
         Created::TopicExists(existing) => {
@@ -429,7 +453,31 @@ async fn customer_post(app: &App, req: &Request, id: &str) -> Result<Reply> {
         },
     )
     .await?;
+    audit_impersonated(app, req, &c, &conv.id, &msg.id).await?;
     Reply::created(&view::minimal_message(&conv, &msg))
+}
+
+/// A message an operator wrote as the customer goes into the impersonation audit trail.
+async fn audit_impersonated(
+    app: &App,
+    req: &Request,
+    c: &Customer,
+    conversation_id: &str,
+    message_id: &str,
+) -> Result<()> {
+    let (Some(session), Some(owner)) = (&c.session_id, &c.owner) else {
+        return Ok(());
+    };
+    super::sessions::audit_message(
+        app,
+        req,
+        session,
+        &c.account,
+        &owner.external_id,
+        &c.contact.email,
+        (conversation_id, message_id),
+    )
+    .await
 }
 
 // ---- shared by both sides -----------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod paging;
+pub mod sessions;
 pub mod token_create;
 pub mod webhooks;
 

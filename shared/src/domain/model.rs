@@ -60,6 +60,76 @@ pub struct AppToken {
     pub created_at: Millis,
 }
 
+/// A store admin user. The *Televendas* permission lets them act as a customer; an account admin
+/// reads the impersonation audit trail. Neither can be impersonated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operator {
+    pub account: String,
+    /// Lowercase.
+    pub email: String,
+    pub name: String,
+    #[serde(default)]
+    pub televendas: bool,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A VTEX-style session, kept server-side; the cookie carries only a signed id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub account: String,
+    /// The `public` namespace as the client set it (key → value).
+    #[serde(default)]
+    pub public: std::collections::BTreeMap<String, String>,
+    /// `authentication.adminUserEmail`: only ever from a verified operator credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_user_email: Option<String>,
+    /// The impersonated e-mail the transform last ran on (it runs when this changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonation_input: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonation: Option<Impersonation>,
+    pub created_at: Millis,
+    /// Until when the session holds (the table's TTL attribute is derived from it).
+    pub valid_until: Millis,
+}
+
+/// An operator acting as a customer, inside one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impersonation {
+    pub operator_email: String,
+    pub operator_name: String,
+    pub customer_id: String,
+    pub customer_email: String,
+    pub started_at: Millis,
+}
+
+/// One line of the impersonation audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub account: String,
+    pub at: Millis,
+    /// `START`, `SWITCH`, `STOP`, `REFUSED`, `EXPIRED`, `REVOKED`, `MESSAGE`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    pub session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
 /// A seller's webhook subscription. The signing secret is kept as issued: delivery must sign
 /// with it (Standard Webhooks is a shared-secret HMAC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,12 +20,12 @@ use serde::Serialize;
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, TenantStore, Viewer, WebhookStore,
+    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation,
-    ModerationStatus, Seller, Side, Subscription,
+    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, Moderation,
+    ModerationStatus, Operator, Seller, Session, Side, Subscription,
 };
 use crate::error::{Error, Result};
 
@@ -965,5 +965,74 @@ impl WebhookStore for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put_operator(&self, op: &Operator) -> Result<()> {
+        self.put(keys::operator(&op.account, &op.email), op).await
+    }
+
+    async fn get_operator(&self, account: &str, email: &str) -> Result<Option<Operator>> {
+        self.get(keys::operator(account, email)).await
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<()> {
+        self.count();
+        let (pk, sk) = keys::session(&session.id);
+        let mut item = to_item(session, [(PK, pk), (SK, sk)])?;
+        // DynamoDB's TTL takes seconds; reads also check the time (TTL deletes late).
+        item.insert(
+            keys::TTL.to_owned(),
+            AttributeValue::N((session.valid_until / 1000).to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>> {
+        let s: Option<Session> = self.get(keys::session(id)).await?;
+        Ok(s.filter(|s| s.valid_until > now))
+    }
+
+    async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
+        self.put(keys::audit(&entry.account, &entry.id), entry)
+            .await
+    }
+
+    async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
+        let (pk, _) = keys::audit(account, "");
+        let mut values = HashMap::from([
+            (":pk".to_owned(), s(pk)),
+            (":lo".to_owned(), s(keys::AUDIT_PREFIX.to_owned())),
+            (":hi".to_owned(), s(format!("{}~", keys::AUDIT_PREFIX))),
+        ]);
+        // Newest first: a cursor bounds the range from above (or below, reading backward).
+        if let Some(after) = &page.after {
+            let bound = format!("{}{}", keys::AUDIT_PREFIX, after);
+            if page.backward {
+                values.insert(":lo".into(), s(bound));
+            } else {
+                values.insert(":hi".into(), s(bound));
+            }
+        }
+        self.query_page(
+            None,
+            "PK = :pk AND SK BETWEEN :lo AND :hi",
+            None,
+            HashMap::new(),
+            values,
+            SK,
+            false,
+            page,
+            keys::AUDIT_PREFIX,
+        )
+        .await
     }
 }

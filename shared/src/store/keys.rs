@@ -29,6 +29,25 @@ pub fn seller(a: &str, s: &str) -> (String, String) {
     (format!("ACCOUNT#{}", esc(a)), format!("SELLER#{}", esc(s)))
 }
 
+pub fn operator(a: &str, email: &str) -> (String, String) {
+    (
+        format!("ACCOUNT#{}", esc(a)),
+        format!("OPERATOR#{}", esc(email)),
+    )
+}
+
+/// Sessions are read by id alone (the token carries nothing else); TTL removes them.
+pub fn session(id: &str) -> (String, String) {
+    (format!("SESSION#{}", esc(id)), "SESSION".into())
+}
+
+/// The audit trail of an account, newest last by id (ids sort by time).
+pub fn audit(a: &str, id: &str) -> (String, String) {
+    (format!("AUDIT#{}", esc(a)), format!("AUDIT#{}", esc(id)))
+}
+
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
 /// A seller's webhook subscriptions live under the account, listed by prefix.
 pub fn subscription(a: &str, seller: &str, id: &str) -> (String, String) {
     (

@@ -9,12 +9,12 @@ use tokio::sync::Mutex;
 use super::keys::interaction_sort_key;
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, TenantStore, Viewer, WebhookStore,
+    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation,
-    ModerationStatus, Seller, Side, Subscription, SubscriptionStatus,
+    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, Moderation,
+    ModerationStatus, Operator, Seller, Session, Side, Subscription, SubscriptionStatus,
 };
 use crate::error::Result;
 
@@ -32,6 +32,10 @@ struct State {
     external_ids: HashMap<ExtKey, (String, String)>,
     /// (account, seller) -> subscriptions, oldest first.
     subscriptions: HashMap<(String, String), Vec<Subscription>>,
+    operators: HashMap<(String, String), Operator>,
+    sessions: HashMap<String, Session>,
+    /// account -> entries by id (ids sort by time).
+    audit: HashMap<String, BTreeMap<String, AuditEntry>>,
 }
 
 #[derive(Default)]
@@ -500,5 +504,52 @@ impl WebhookStore for MemoryStore {
             x.disabled_reason = Some(reason.to_owned());
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn put_operator(&self, op: &Operator) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.operators
+            .insert((op.account.clone(), op.email.clone()), op.clone());
+        Ok(())
+    }
+    async fn get_operator(&self, account: &str, email: &str) -> Result<Option<Operator>> {
+        let s = self.state.lock().await;
+        Ok(s.operators
+            .get(&(account.to_owned(), email.to_owned()))
+            .cloned())
+    }
+    async fn put_session(&self, session: &Session) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.sessions.insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+    async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>> {
+        let s = self.state.lock().await;
+        Ok(s.sessions.get(id).filter(|x| x.valid_until > now).cloned())
+    }
+    async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.audit
+            .entry(entry.account.clone())
+            .or_default()
+            .insert(entry.id.clone(), entry.clone());
+        Ok(())
+    }
+    async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
+        let s = self.state.lock().await;
+        let rows: Vec<(String, AuditEntry)> = s
+            .audit
+            .get(account)
+            .map(|m| {
+                m.iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(take_page(rows, page, false))
     }
 }

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, Contact, Conversation, ConversationStatus, Message, Moderation, Seller,
-    Side, Subscription,
+    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, Moderation,
+    Operator, Seller, Session, Side, Subscription,
 };
 use crate::error::Result;
 
@@ -187,8 +187,25 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<()>;
 }
 
-pub trait Store: TenantStore + ContactStore + ConversationStore + WebhookStore {}
-impl<T: TenantStore + ContactStore + ConversationStore + WebhookStore> Store for T {}
+/// Operators, sessions and the impersonation audit trail.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn put_operator(&self, op: &Operator) -> Result<()>;
+    async fn get_operator(&self, account: &str, email: &str) -> Result<Option<Operator>>;
+    /// Writes the session; it disappears after `valid_until`.
+    async fn put_session(&self, session: &Session) -> Result<()>;
+    /// `None` when unknown or expired.
+    async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>>;
+    async fn add_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Newest first.
+    async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
+}
+
+pub trait Store:
+    TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore
+{
+}
+impl<T: TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore> Store for T {}
 
 /// The external id uniqueness scope: per account, side and sender.
 pub fn sender_id_of(conv: &Conversation, side: Side) -> &str {
