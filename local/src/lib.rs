@@ -237,9 +237,16 @@ pub async fn dispatch(
 
 async fn serve_one(
     app: App,
+    peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, mut body) = req.into_parts();
+    let (mut parts, mut body) = req.into_parts();
+    // What API Gateway would record as the source address (audit entries carry it).
+    if !parts.headers.contains_key("x-forwarded-for") {
+        if let Ok(v) = peer.ip().to_string().parse() {
+            parts.headers.insert("x-forwarded-for", v);
+        }
+    }
     // Read up to our limit; past it keep draining (up to API Gateway's 10 MB) so the client gets
     // the 413 instead of a broken pipe.
     let mut bytes: Vec<u8> = Vec::new();
@@ -283,12 +290,12 @@ fn to_hyper(res: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Fu
 /// Serves until the task is dropped.
 pub async fn serve(listener: TcpListener, app: App) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let app = app.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| serve_one(app.clone(), req));
+            let svc = service_fn(move |req| serve_one(app.clone(), peer, req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc)

@@ -161,6 +161,52 @@ async fn the_seed_example_loads_nobody(kind: StoreKind) {
     assert_eq!(trail[0]["action"], "REFUSED");
     assert_eq!(trail[0]["reason"], "no operator credential");
 
+    // The seed's response: the same request from an operator who may impersonate. The customer
+    // `client@gmail.com` is not one of this store's, so nothing is loaded — and the namespaces are
+    // the seed's example exactly, with this store's account.
+    let r = app
+        .call("POST", "/api/sessions")
+        .bearer(&ana(&app))
+        .raw("application/json", seed)
+        .send()
+        .await;
+    let body = r.expect(201).clone();
+    let seed_response: Value = serde_json::from_str(
+        r#"{
+        "public": {
+            "vtex-impersonated-customer-email": {
+                "value": "client@gmail.com"
+            },
+            "authentication": {
+                "value": "operator@gmail.com"
+            }
+        },
+        "impersonate": {
+            "canImpersonate": {
+                "value": "true"
+            },
+            "account" : {
+                "value": "myStore"
+            }
+        }
+    }"#,
+    )
+    .unwrap();
+    let ns = &body["namespaces"];
+    assert_eq!(ns["public"], seed_response["public"]);
+    assert_eq!(
+        ns["impersonate"]["canImpersonate"],
+        seed_response["impersonate"]["canImpersonate"]
+    );
+    assert_eq!(ns["impersonate"]["account"], json!({"value": "lojademo"}));
+    assert_eq!(ns["impersonate"].as_object().unwrap().len(), 2, "{ns}");
+    // The seed's "authentication" inside public named operator@gmail.com; the one that counts
+    // is the verified credential's.
+    assert_eq!(
+        ns["authentication"]["adminUserEmail"],
+        json!({"value": ANA})
+    );
+
     // The same with a known customer changes nothing: no credential, nobody loaded.
     let r = app
         .call("POST", "/api/sessions")

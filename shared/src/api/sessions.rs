@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -100,10 +100,18 @@ async fn caller(app: &App, req: &Request) -> Result<Caller> {
             (op, Some(email), Some(claims.account))
         }
     };
-    let client_ip = header(req, "x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
+    // API Gateway's own record of the caller first; a forwarded header only without it.
+    let source_ip = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    let client_ip = source_ip
+        .or_else(|| {
+            header(req, "x-forwarded-for")
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_owned())
+        })
+        .filter(|v| !v.is_empty() && v.len() <= 64);
     Ok(Caller {
         operator,
         admin_email,
