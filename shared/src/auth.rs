@@ -378,12 +378,24 @@ pub fn mint_operator_token(
     claims: &OperatorClaims,
     exp_s: i64,
 ) -> Result<String> {
+    mint_hs256(secret, kid, (issuer, audience), claims, "operator", exp_s)
+}
+
+/// Signs `claims` plus `iss`, `aud`, `exp` and `token_use` with an HS256 secret.
+fn mint_hs256(
+    secret: &[u8],
+    kid: &str,
+    (issuer, audience): (&str, &str),
+    claims: &impl Serialize,
+    token_use: &str,
+    exp_s: i64,
+) -> Result<String> {
     let mut value = serde_json::to_value(claims).map_err(Error::unexpected)?;
     if let Some(obj) = value.as_object_mut() {
         obj.insert("iss".into(), issuer.into());
         obj.insert("aud".into(), audience.into());
         obj.insert("exp".into(), exp_s.into());
-        obj.insert("token_use".into(), "operator".into());
+        obj.insert("token_use".into(), token_use.into());
     }
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(kid.to_owned());
@@ -400,17 +412,7 @@ pub fn mint_seller_token(
     claims: &SellerClaims,
     exp_s: i64,
 ) -> Result<String> {
-    let mut value = serde_json::to_value(claims).map_err(Error::unexpected)?;
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("iss".into(), issuer.into());
-        obj.insert("aud".into(), audience.into());
-        obj.insert("exp".into(), exp_s.into());
-        obj.insert("token_use".into(), "seller".into());
-    }
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, &value, &EncodingKey::from_secret(secret))
-        .map_err(Error::unexpected)
+    mint_hs256(secret, kid, (issuer, audience), claims, "seller", exp_s)
 }
 
 /// Signs a visitor identification token with an HS256 secret and a chosen expiry: the local
@@ -421,17 +423,14 @@ pub fn mint_visitor_token(
     claims: &VisitorClaims,
     exp_s: i64,
 ) -> Result<String> {
-    let mut value = serde_json::to_value(claims).map_err(Error::unexpected)?;
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("iss".into(), VISITOR_ISSUER.into());
-        obj.insert("aud".into(), VISITOR_AUDIENCE.into());
-        obj.insert("exp".into(), exp_s.into());
-        obj.insert("token_use".into(), "visitor".into());
-    }
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, &value, &EncodingKey::from_secret(secret))
-        .map_err(Error::unexpected)
+    mint_hs256(
+        secret,
+        kid,
+        (VISITOR_ISSUER, VISITOR_AUDIENCE),
+        claims,
+        "visitor",
+        exp_s,
+    )
 }
 
 /// Private app tokens are high-entropy, so a plain SHA-256 is the right hash to store.

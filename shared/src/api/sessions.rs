@@ -225,21 +225,7 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
     if who.admin_email.is_some() {
         session.admin_user_email = who.admin_email.clone();
     }
-    let (op, admin) = acting(app, &session, &who).await?;
-    let entries = transform(
-        app,
-        &mut session,
-        &who,
-        op.as_ref(),
-        admin.as_deref(),
-        input,
-        now,
-    )
-    .await?;
-    app.store.put_session(&session).await?;
-    for e in &entries {
-        app.store.add_audit(e).await?;
-    }
+    let op = refresh(app, &mut session, &who, input, now, true).await?;
     let token = app.auth.issue_session_token(&session.id)?;
     let segment = segment_token();
     let namespaces = namespaces(&session, may_impersonate(op.as_ref()));
@@ -288,23 +274,7 @@ async fn read(app: &App, req: &Request) -> Result<Reply> {
         ));
     }
     // A read also ends an impersonation that expired or whose operator lost the permission.
-    let (op, admin) = acting(app, &session, &who).await?;
-    let entries = transform(
-        app,
-        &mut session,
-        &who,
-        op.as_ref(),
-        admin.as_deref(),
-        None,
-        now,
-    )
-    .await?;
-    if !entries.is_empty() {
-        app.store.put_session(&session).await?;
-        for e in &entries {
-            app.store.add_audit(e).await?;
-        }
-    }
+    let op = refresh(app, &mut session, &who, None, now, false).await?;
     let all = namespaces(&session, may_impersonate(op.as_ref()));
     let wanted = if items.iter().any(|i| i == "*") {
         all
@@ -324,6 +294,27 @@ async fn read(app: &App, req: &Request) -> Result<Reply> {
         out
     };
     Reply::ok(&json!({ "id": session.id, "namespaces": wanted }))
+}
+
+/// Runs the transform for the acting operator and writes what changed (always, or only when
+/// something did). Returns the acting operator as the store knows them now.
+async fn refresh(
+    app: &App,
+    session: &mut Session,
+    who: &Caller,
+    input: Option<String>,
+    now: Millis,
+    always: bool,
+) -> Result<Option<Operator>> {
+    let (op, admin) = acting(app, session, who).await?;
+    let entries = transform(app, session, who, op.as_ref(), admin.as_deref(), input, now).await?;
+    if always || !entries.is_empty() {
+        app.store.put_session(session).await?;
+        for e in &entries {
+            app.store.add_audit(e).await?;
+        }
+    }
+    Ok(op)
 }
 
 /// The impersonate transform and its guards. Returns the audit entries to write.
@@ -618,23 +609,7 @@ pub(crate) async fn impersonated(app: &App, req: &Request) -> Result<(Session, I
     let mut session = session_from_cookie(app, req, now)
         .await?
         .ok_or_else(|| Error::Unauthorized("a vtex_session cookie is required".into()))?;
-    let (op, admin) = acting(app, &session, &who).await?;
-    let entries = transform(
-        app,
-        &mut session,
-        &who,
-        op.as_ref(),
-        admin.as_deref(),
-        None,
-        now,
-    )
-    .await?;
-    if !entries.is_empty() {
-        app.store.put_session(&session).await?;
-        for e in &entries {
-            app.store.add_audit(e).await?;
-        }
-    }
+    refresh(app, &mut session, &who, None, now, false).await?;
     let imp = session
         .impersonation
         .clone()
