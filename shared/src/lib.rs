@@ -11,6 +11,7 @@ pub mod error;
 pub mod fixture;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod moderation;
 pub mod queue;
 pub mod store;

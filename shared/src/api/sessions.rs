@@ -312,6 +312,7 @@ async fn refresh(
         app.store.put_session(session).await?;
         for e in &entries {
             app.store.add_audit(e).await?;
+            crate::metrics::count("Impersonations", ("Action", &e.action), 1);
         }
     }
     Ok(op)

@@ -112,7 +112,13 @@ impl Moderator {
             block_rules: findings.block_rules(),
         };
         match self.store.decide_message(&msg, &moderation).await? {
-            Decided::Applied => {}
+            Decided::Applied => {
+                let outcome = if approved { "APPROVED" } else { "REJECTED" };
+                crate::metrics::count("MessagesModerated", ("Outcome", outcome), 1);
+                for tag in findings.tags() {
+                    crate::metrics::count("MessagesBlocked", ("Tag", tag.as_str()), 1);
+                }
+            }
             Decided::AlreadyDecided => return Ok(Outcome::AlreadyDecided),
             Decided::NotFound => return Ok(Outcome::Gone),
         }

@@ -17,6 +17,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::for_each_record;
 use crate::error::{Error, Result};
+use crate::metrics;
 use crate::queue::{send_json, Queue, QueueName, WebhookEvent};
 use crate::store::Store;
 use crate::webhooks::{literal_ip, sign, Delivery, Job, UrlPolicy};
@@ -220,6 +221,7 @@ impl Dispatcher {
             Ok(res) if res.status().is_success() => {
                 let status = res.status().as_u16();
                 tracing::info!(event_id = %e.id, subscription_id = %sub.id, status, attempt = d.attempt + 1, "webhook delivered");
+                metrics::count("WebhookAttempts", ("Outcome", "DELIVERED"), 1);
                 return Ok(Outcome::Delivered { status });
             }
             Ok(res) if res.status() == reqwest::StatusCode::GONE => {
@@ -232,6 +234,7 @@ impl Dispatcher {
                     )
                     .await?;
                 tracing::warn!(subscription_id = %sub.id, "webhook subscription disabled: 410 Gone");
+                metrics::count("WebhookAttempts", ("Outcome", "GONE"), 1);
                 return Ok(Outcome::Disabled);
             }
             Ok(res) => format!("HTTP {}", res.status().as_u16()),
@@ -247,6 +250,7 @@ impl Dispatcher {
     }
 
     async fn retry(&self, d: Delivery, error: String) -> Result<Outcome> {
+        metrics::count("WebhookAttempts", ("Outcome", "FAILED"), 1);
         let Some(&delay) = self.config.schedule.get(d.attempt as usize) else {
             return self.dead_letter(d, error).await;
         };
@@ -268,6 +272,12 @@ impl Dispatcher {
     }
 
     async fn dead_letter(&self, d: Delivery, error: String) -> Result<Outcome> {
+        let why = if error.starts_with("address refused") {
+            "REFUSED"
+        } else {
+            "EXHAUSTED"
+        };
+        metrics::count("WebhookDeadLettered", ("Reason", why), 1);
         tracing::error!(event_id = %d.event.id, subscription_id = %d.subscription_id, attempts = d.attempt + 1, error = %error, "webhook delivery dead-lettered");
         let dead = Delivery {
             attempt: 0,

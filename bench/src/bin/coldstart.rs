@@ -1,0 +1,162 @@
+//! Cold start and size of every function binary, next to a bare `lambda_runtime` hello-world
+//! built the same way in the same run:
+//!
+//! - init: from process start until its first poll of the Lambda runtime API
+//!   (`GET /2018-06-01/runtime/invocation/next`), against a small fake runtime API on loopback,
+//!   with the configuration Lambda mode reads (no AWS call is made before the first poll);
+//! - size: the release binary, and the zip a deployment uploads (`bootstrap` in a zip).
+//!
+//! Run it after a release build:
+//!
+//! ```text
+//! cargo build --release --workspace --bins
+//! cargo run --release -p balcao-bench --bin coldstart [-- --runs 20]
+//! ```
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FUNCTIONS: &[&str] = &[
+    "hello_lambda",
+    "token-create",
+    "conversations",
+    "impersonate",
+    "webhooks",
+    "moderation-worker",
+    "webhook-dispatcher",
+];
+
+fn release_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+}
+
+/// Starts `bin` against a fresh fake runtime API and returns the time to its first poll.
+fn init_time(bin: &Path) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let keys = r#"{"local-dev":"balcao-local-development-secret-not-for-production"}"#;
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("BALCAO_TABLE", "balcao")
+        .env(
+            "BALCAO_MODERATION_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/m",
+        )
+        .env(
+            "BALCAO_WEBHOOK_EVENTS_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/e",
+        )
+        .env(
+            "BALCAO_WEBHOOK_DELIVERIES_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/d",
+        )
+        .env(
+            "BALCAO_WEBHOOK_DLQ_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/x",
+        )
+        .env("BALCAO_JWT_ALG", "HS256")
+        .env("BALCAO_JWT_KEYS", keys)
+        .env("BALCAO_JWT_ISSUER", "https://balcao.local")
+        .env("BALCAO_JWT_AUDIENCE", "balcao")
+        .env("BALCAO_VISITOR_KEYS", keys)
+        .env("BALCAO_VISITOR_KID", "local-dev")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (build it first: cargo build --release --workspace --bins)",
+                bin.display()
+            )
+        });
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let n = conn.read(&mut buf).unwrap_or(0);
+    let elapsed = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        head.starts_with("GET /2018-06-01/runtime/invocation/next"),
+        "{}: first request was {head:?}",
+        bin.display()
+    );
+    elapsed
+}
+
+fn zip_size(bin: &Path) -> Option<u64> {
+    let dir = std::env::temp_dir().join(format!("balcao-zip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::copy(bin, dir.join("bootstrap")).ok()?;
+    let zip = dir.join("function.zip");
+    let _ = std::fs::remove_file(&zip);
+    let ok = Command::new("zip")
+        .current_dir(&dir)
+        .args(["-q", "-9", "function.zip", "bootstrap"])
+        .status()
+        .ok()?
+        .success();
+    let size = ok
+        .then(|| std::fs::metadata(&zip).ok().map(|m| m.len()))
+        .flatten();
+    let _ = std::fs::remove_dir_all(&dir);
+    size
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut rows = Vec::new();
+    for name in FUNCTIONS {
+        let bin = release_dir().join(name);
+        // One warm-up start (page cache), then the runs, interleaved with nothing else.
+        init_time(&bin);
+        let mut t: Vec<f64> = (0..runs)
+            .map(|_| init_time(&bin).as_secs_f64() * 1e3)
+            .collect();
+        t.sort_by(f64::total_cmp);
+        let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+        rows.push((
+            name,
+            t[t.len() / 2],
+            t[(t.len() * 9) / 10],
+            size,
+            zip_size(&bin),
+        ));
+    }
+    let base = rows[0].1;
+    println!(
+        "cold start to first runtime-API poll (median of {runs}, release build, this machine)"
+    );
+    println!("| binary | init p50 | init p90 | vs hello-world | binary | zip |");
+    println!("|---|---|---|---|---|---|");
+    for (name, p50, p90, size, zip) in rows {
+        println!(
+            "| {name} | {p50:.2} ms | {p90:.2} ms | {:.2}× | {:.1} MB | {} |",
+            p50 / base,
+            size as f64 / 1e6,
+            zip.map(|z| format!("{:.1} MB", z as f64 / 1e6))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+}

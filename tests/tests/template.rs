@@ -1,0 +1,58 @@
+//! What on-call relies on, checked in `template.yaml`: every dead-letter queue has an alarm, and
+//! the API has a 5xx alarm, all telling the alarm topic.
+
+fn template() -> &'static str {
+    include_str!("../../template.yaml")
+}
+
+/// Names of the top-level resources of a type (two-space indent, as the template is written).
+fn resources_of(kind: &str) -> Vec<String> {
+    let lines: Vec<&str> = template().lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let is_resource =
+            l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':');
+        if is_resource
+            && lines
+                .get(i + 1)
+                .is_some_and(|n| n.trim() == format!("Type: {kind}"))
+        {
+            out.push(l.trim().trim_end_matches(':').to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_dead_letter_queue_has_an_alarm() {
+    let queues = resources_of("AWS::SQS::Queue");
+    let dlqs: Vec<&String> = queues
+        .iter()
+        .filter(|q| q.ends_with("DeadLetterQueue"))
+        .collect();
+    assert_eq!(dlqs.len(), 3, "{queues:?}");
+    let alarms = resources_of("AWS::CloudWatch::Alarm");
+    for dlq in dlqs {
+        assert!(
+            template().contains(&format!("Value: !GetAtt {dlq}.QueueName}}")),
+            "{dlq} has no alarm among {alarms:?}"
+        );
+    }
+    assert!(
+        template().contains("MetricName: 5xx"),
+        "the API has a 5xx alarm"
+    );
+    // Every alarm tells the topic on-call subscribes to.
+    let actions = template()
+        .matches("AlarmActions: [!Ref AlarmTopic]")
+        .count();
+    assert_eq!(actions, alarms.len(), "{alarms:?}");
+    // And every queue that can fail a record sends it to a DLQ.
+    for q in queues.iter().filter(|q| !q.ends_with("DeadLetterQueue")) {
+        let dlq = format!("{}DeadLetterQueue", q.trim_end_matches("Queue"));
+        assert!(
+            template().contains(&format!("deadLetterTargetArn: !GetAtt {dlq}.Arn")),
+            "{q} has no redrive to {dlq}"
+        );
+    }
+}
