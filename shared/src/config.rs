@@ -89,10 +89,24 @@ pub async fn lambda_app() -> Result<App> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = tracing::subscriber::set_global_default(log_subscriber(filter, std::io::stdout));
+}
+
+/// The log format: one JSON object per line, with the request span's fields (`request_id`,
+/// `aws_request_id`) on every line written inside a request.
+pub fn log_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }

@@ -46,6 +46,29 @@ impl Reply {
     }
 }
 
+/// Runs a handler's route inside a span that carries the request id (and Lambda's own request id
+/// when there is one), so every log line the request writes names it; then [`finish`]es.
+pub async fn respond<'a, Fut>(
+    req: &'a Request,
+    route: impl FnOnce(&'a Request) -> Fut,
+) -> Response<Body>
+where
+    Fut: std::future::Future<Output = Result<Reply>> + 'a,
+{
+    use lambda_http::RequestExt;
+    use tracing::Instrument;
+    let request_id = new_request_id();
+    let aws_request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, aws_request_id = %aws_request_id);
+    let result = route(req).instrument(span.clone()).await;
+    let _in = span.enter();
+    finish(result, &request_id)
+}
+
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -335,5 +358,61 @@ mod tests {
         assert_eq!(bearer(&r), Some("abc"));
         assert_eq!(cookie(&r, "vtex_session"), Some("xyz"));
         assert_eq!(cookie(&r, "nope"), None);
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn every_log_line_of_a_request_names_it() {
+        let out = Lines::default();
+        let subscriber =
+            crate::config::log_subscriber(tracing_subscriber::EnvFilter::new("info"), out.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let res = tracing::subscriber::with_default(subscriber, || {
+            rt.block_on(async {
+                let req = Request::default();
+                respond(&req, |_| async {
+                    tracing::info!("looking for the thing");
+                    Err(Error::NotFound("thing".into()))
+                })
+                .await
+            })
+        });
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // The handler's own line and the refusal `finish` logs.
+        assert_eq!(lines.len(), 2, "{text}");
+        for line in lines {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["span"]["request_id"], request_id.as_str(), "{line}");
+        }
     }
 }

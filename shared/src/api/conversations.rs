@@ -23,9 +23,9 @@ use crate::domain::model::{
 };
 use crate::domain::view;
 use crate::error::{Error, Result};
+use crate::http::respond;
 use crate::http::{
-    bearer, cookie, finish, header, json_body, new_request_id, optional_body_ok, query_pairs,
-    segments, Reply,
+    bearer, cookie, header, json_body, optional_body_ok, query_pairs, segments, Reply,
 };
 use crate::ids::{is_id, new_id};
 use crate::queue::{
@@ -56,8 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let request_id = new_request_id();
-    finish(route(app, &req).await, &request_id)
+    respond(&req, |req| route(app, req)).await
 }
 
 async fn route(app: &App, req: &Request) -> Result<Reply> {

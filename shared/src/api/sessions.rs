@@ -24,9 +24,8 @@ use crate::clock::{format_ms, Millis};
 use crate::domain::input::Email;
 use crate::domain::model::{AuditEntry, Impersonation, Operator, Session};
 use crate::error::{Error, Result};
-use crate::http::{
-    bearer, cookie, finish, header, json_body, new_request_id, query_pairs, segments, Reply,
-};
+use crate::http::respond;
+use crate::http::{bearer, cookie, header, json_body, query_pairs, segments, Reply};
 use crate::ids::{is_id, new_id};
 use crate::store::PageRequest;
 
@@ -47,8 +46,7 @@ pub const ACCOUNT_HEADER: &str = "x-account";
 pub const IMPERSONATION_TTL_MS: Millis = 24 * 60 * 60 * 1000;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let request_id = new_request_id();
-    finish(route(app, &req).await, &request_id)
+    respond(&req, |req| route(app, req)).await
 }
 
 async fn route(app: &App, req: &Request) -> Result<Reply> {

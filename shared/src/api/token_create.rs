@@ -9,7 +9,8 @@ use super::App;
 use crate::auth::{hash_app_token, SCOPE_VISITOR_TOKENS};
 use crate::domain::input::{check_text, Email, Problems, NAME_MAX};
 use crate::error::{Error, Result};
-use crate::http::{bearer, finish, json_body, new_request_id, Reply};
+use crate::http::respond;
+use crate::http::{bearer, json_body, Reply};
 
 pub const PATHS: [&str; 2] = [
     "/conversations/v3/visitor-identification/tokens/create",
@@ -17,8 +18,7 @@ pub const PATHS: [&str; 2] = [
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let request_id = new_request_id();
-    finish(route(app, &req).await, &request_id)
+    respond(&req, |req| route(app, req)).await
 }
 
 async fn route(app: &App, req: &Request) -> Result<Reply> {

@@ -11,7 +11,8 @@ use crate::clock::format_ms;
 use crate::domain::input::Problems;
 use crate::domain::model::{Subscription, SubscriptionStatus};
 use crate::error::{Error, Result};
-use crate::http::{finish, json_body, new_request_id, segments, Reply};
+use crate::http::respond;
+use crate::http::{json_body, segments, Reply};
 use crate::ids::{is_id, new_id};
 use crate::webhooks::{new_secret, DOMAINS, MAX_SUBSCRIPTIONS};
 
@@ -24,8 +25,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 const URL_MAX: usize = 2048;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let request_id = new_request_id();
-    finish(route(app, &req).await, &request_id)
+    respond(&req, |req| route(app, req)).await
 }
 
 async fn route(app: &App, req: &Request) -> Result<Reply> {

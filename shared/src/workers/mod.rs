@@ -21,7 +21,9 @@ where
     let jobs = event.records.iter().map(|r| {
         let body = r.body.as_deref().unwrap_or("");
         let id = r.message_id.clone().unwrap_or_default();
-        let fut = one(body);
+        // Every line a record's work logs names the SQS message it came from.
+        let span = tracing::info_span!("record", message_id = %id);
+        let fut = tracing::Instrument::instrument(one(body), span);
         async move { (id, fut.await) }
     });
     let results = futures_join_all(jobs).await;
