@@ -60,10 +60,7 @@ fn mint(args: &Args) -> ExitCode {
     let (Some(account), Some(seller)) = (args.value("--account"), args.value("--seller")) else {
         return usage();
     };
-    let ttl: i64 = args
-        .value("--ttl-seconds")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3600);
+    let ttl = ttl_seconds(args, 3600);
     let claims = SellerClaims {
         sub: format!("{seller}-integration"),
         account,
@@ -90,10 +87,7 @@ fn mint_operator(args: &Args) -> ExitCode {
     let (Some(account), Some(email)) = (args.value("--account"), args.value("--email")) else {
         return usage();
     };
-    let ttl: i64 = args
-        .value("--ttl-seconds")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3600);
+    let ttl = ttl_seconds(args, 3600);
     let claims = balcao::auth::OperatorClaims {
         sub: email,
         account,
@@ -126,10 +120,7 @@ fn mint_visitor(args: &Args) -> ExitCode {
         eprintln!("{email} is not a demo customer of {account}");
         return ExitCode::from(2);
     };
-    let ttl: i64 = args
-        .value("--ttl-seconds")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12 * 3600);
+    let ttl = ttl_seconds(args, 12 * 3600);
     let claims = balcao::auth::VisitorClaims {
         sub: customer.id.clone(),
         account,
@@ -205,4 +196,11 @@ async fn serve(args: &Args) -> ExitCode {
         _ = handle => ExitCode::FAILURE,
         _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
     }
+}
+
+/// `--ttl-seconds`, or `default`.
+fn ttl_seconds(args: &Args, default: i64) -> i64 {
+    args.value("--ttl-seconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

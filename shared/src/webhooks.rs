@@ -143,7 +143,7 @@ impl UrlPolicy {
 }
 
 /// The host of a URL when it is an IP address (IPv6 in brackets).
-pub fn literal_ip(host: &str) -> Option<IpAddr> {
+fn literal_ip(host: &str) -> Option<IpAddr> {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .parse()

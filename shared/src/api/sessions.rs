@@ -216,7 +216,11 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
     let input = public
         .get(IMPERSONATED_EMAIL)
         .map(|l| l.value.clone())
-        .or_else(|| cookie(req, IMPERSONATED_EMAIL).map(percent_decode));
+        .or_else(|| {
+            // Cookie values arrive percent-encoded (`maria%40example.com`).
+            cookie(req, IMPERSONATED_EMAIL)
+                .map(|v| crate::http::percent_decode(v).unwrap_or_else(|_| v.to_owned()))
+        });
     for (k, v) in public {
         session.public.insert(k, v.value);
     }
@@ -348,12 +352,16 @@ async fn transform(
     if let Some(imp) = session.impersonation.clone() {
         let end = if now - imp.started_at >= IMPERSONATION_TTL_MS {
             Some(("EXPIRED", "impersonation lasts one day"))
-        } else if !app
-            .store
-            .get_operator(&session.account, &imp.operator_email)
-            .await?
-            .is_some_and(|o| o.televendas && !o.admin)
-        {
+        } else if !match operator.filter(|o| o.email == imp.operator_email) {
+            // The acting operator was just read: no second read for the same record.
+            Some(o) => may_impersonate(Some(o)),
+            None => may_impersonate(
+                app.store
+                    .get_operator(&session.account, &imp.operator_email)
+                    .await?
+                    .as_ref(),
+            ),
+        } {
             Some((
                 "REVOKED",
                 "the operator no longer has the Televendas permission",
@@ -513,25 +521,6 @@ fn set_cookie(name: &str, value: &str) -> String {
         "{name}={value}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
         SESSION_TTL_MS / 1000
     )
-}
-
-/// Cookie values arrive percent-encoded (`maria%40example.com`).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn audit(app: &App, req: &Request) -> Result<Reply> {

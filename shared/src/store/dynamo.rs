@@ -342,6 +342,33 @@ impl DynamoStore {
         Ok(Page { items, more })
     }
 
+    /// An update of an item that may be gone meanwhile: then nothing happens.
+    async fn update_if_exists(
+        &self,
+        (pk, sk): (String, String),
+        expr: &str,
+        attr_names: &[(&str, &str)],
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<()> {
+        self.count();
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(expr)
+            .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_names(Some(names(attr_names)))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn update_conversation(
         &self,
         account: &str,
@@ -853,27 +880,13 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {
-        self.count();
-        let (pk, sk) = keys::message(account, conv, id);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #pending = :false")
-            .condition_expression("attribute_exists(PK)")
-            .set_expression_attribute_names(Some(names(&[("#pending", "events_pending")])))
-            .set_expression_attribute_values(Some(HashMap::from([(
-                ":false".to_owned(),
-                AttributeValue::Bool(false),
-            )])))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.update_if_exists(
+            keys::message(account, conv, id),
+            "SET #pending = :false",
+            &[("#pending", "events_pending")],
+            HashMap::from([(":false".to_owned(), AttributeValue::Bool(false))]),
+        )
+        .await
     }
 }
 
@@ -945,26 +958,16 @@ impl WebhookStore for DynamoStore {
         id: &str,
         reason: &str,
     ) -> Result<()> {
-        self.count();
-        let (pk, sk) = keys::subscription(account, seller, id);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #status = :disabled, #reason = :reason")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#reason", "disabled_reason")
-            .expression_attribute_values(":disabled", s("DISABLED".to_owned()))
-            .expression_attribute_values(":reason", s(reason.to_owned()))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.update_if_exists(
+            keys::subscription(account, seller, id),
+            "SET #status = :disabled, #reason = :reason",
+            &[("#status", "status"), ("#reason", "disabled_reason")],
+            HashMap::from([
+                (":disabled".to_owned(), s("DISABLED".to_owned())),
+                (":reason".to_owned(), s(reason.to_owned())),
+            ]),
+        )
+        .await
     }
 }
 

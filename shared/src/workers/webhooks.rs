@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::metrics;
 use crate::queue::{send_json, Queue, QueueName, WebhookEvent};
 use crate::store::Store;
-use crate::webhooks::{literal_ip, sign, Delivery, Job, UrlPolicy};
+use crate::webhooks::{sign, Delivery, Job, UrlPolicy};
 
 /// How deliveries are made.
 #[derive(Debug, Clone)]
@@ -192,6 +192,10 @@ impl Dispatcher {
         else {
             return Ok(Outcome::Dropped);
         };
+        // The URL as written (scheme, literal addresses); host names are checked as they resolve.
+        if let Err(why) = self.config.policy.check_url(&sub.url) {
+            return self.dead_letter(d, format!("address refused: {why}")).await;
+        }
         let body = serde_json::to_string(e).map_err(Error::unexpected)?;
         // The signing time is the real time of this attempt, whatever clock the app runs on.
         let timestamp = SystemTime::now()
@@ -199,14 +203,6 @@ impl Dispatcher {
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default();
         let signature = sign(&sub.secret, &e.id, timestamp, &body)?;
-        let literal_refused = self.config.policy.check_url(&sub.url).err().or_else(|| {
-            let uri: http::Uri = sub.url.parse().ok()?;
-            let ip = literal_ip(uri.host()?)?;
-            (!self.config.policy.ip_allowed(ip)).then(|| format!("{ip} is not allowed"))
-        });
-        if let Some(why) = literal_refused {
-            return self.dead_letter(d, format!("address refused: {why}")).await;
-        }
         let sent = self
             .http
             .post(&sub.url)
