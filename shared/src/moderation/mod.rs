@@ -341,6 +341,9 @@ pub struct WordSet {
     /// The first three letters of every word of three letters or more, indexed by
     /// `(a & 31, b & 31, c & 31)`: case folds itself away, and the lookup is one shift.
     heads: Vec<u64>,
+    /// [`word_hash`] of every word and of its plural, open addressing (0 is an empty slot):
+    /// a word of letters whose hash is not here is in no form of the set.
+    hashes: Vec<u64>,
 }
 
 impl WordSet {
@@ -375,7 +378,43 @@ impl WordSet {
             }
             set.words.insert(c);
         }
+        let forms: Vec<u64> = set
+            .words
+            .iter()
+            .flat_map(|c| {
+                let mut plural = c.clone();
+                push_collapsed(&mut plural, b's');
+                [word_hash(c.iter().copied()), word_hash(plural.into_iter())]
+            })
+            .collect();
+        set.hashes = vec![0; (forms.len() * 4).next_power_of_two().max(16)];
+        let mask = set.hashes.len() - 1;
+        for h in forms {
+            let mut i = hash_slot(h, mask);
+            while set.hashes[i] != 0 && set.hashes[i] != h {
+                i = (i + 1) & mask;
+            }
+            set.hashes[i] = h;
+        }
         set
+    }
+
+    /// Could a word whose letters (lowercase, repeats collapsed) hash to `h` (see [`word_hash`])
+    /// be in the set, or be the plural of a word in it? Exact up to hash collisions.
+    #[inline(always)]
+    fn may_be(&self, h: u64) -> bool {
+        if self.hashes.is_empty() {
+            return false;
+        }
+        let mask = self.hashes.len() - 1;
+        let mut i = hash_slot(h, mask);
+        loop {
+            match self.hashes[i] {
+                0 => return false,
+                v if v == h => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
     }
 
     fn contains_collapsed(&self, w: &[u8]) -> bool {
@@ -427,6 +466,27 @@ impl WordSet {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
+}
+
+/// A hash of a word's letters, lowercase, with runs of one letter counted once; never 0.
+/// The letters may come in either case (`b | 0x20`).
+#[inline(always)]
+pub(crate) fn word_hash(letters: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut prev = 0u8;
+    for b in letters {
+        let c = b | 0x20;
+        if c != prev {
+            h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+            prev = c;
+        }
+    }
+    h | 1
+}
+
+#[inline(always)]
+fn hash_slot(h: u64, mask: usize) -> usize {
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
 }
 
 const TRIPLES: usize = 26 * 26 * 26 + 64 - (26 * 26 * 26) % 64;

@@ -15,7 +15,7 @@
 //! nothing to find. The result equals the rules run on the whole message; a differential test
 //! holds that over the corpora and generated messages.
 
-use super::{leet_byte, push_collapsed, Engine, WordSet};
+use super::{leet_byte, push_collapsed, word_hash, Engine, WordSet};
 
 /// Tokens of context kept on each side of a hot token.
 pub(crate) const MARGIN: usize = 3;
@@ -461,13 +461,7 @@ impl Engine {
         let cold = if c3s == 0 {
             self.cold_word(w, blocked)
         } else {
-            let (a, wa) = self.lower_at(w, 0);
-            let (b, wb) = self.lower_at(w, wa);
-            let c = (e - t0 - c3s > 2).then(|| self.lower_at(w, wa + wb).0);
-            a != b
-                && c != Some(b)
-                && !self.special.may_hold(a, b, c)
-                && blocked.is_none_or(|x| !x.may_hold(a, b, c))
+            self.cold_accented(w, e - t0 - c3s, blocked)
         };
         if !cold {
             return None;
@@ -476,21 +470,47 @@ impl Engine {
         Some((t0, e))
     }
 
-    /// A word of two or more ASCII letters the rules pass over: its first letters (none
-    /// repeated) start no offensive word, keyword or number word, of the engine or the account.
+    /// A word of two or more ASCII letters the rules pass over: it is no offensive word,
+    /// keyword or number word (nor a plural of one), of the engine or the account. Most words
+    /// are out on their first three letters; the rest by a hash of the whole word.
     #[inline(always)]
     fn cold_word(&self, w: &[u8], blocked: Option<&WordSet>) -> bool {
         // Letters compared as `b & 31`: the same letter in either case.
         let (a, b) = (w[0], w[1]);
-        if (a ^ b) & 31 == 0 {
-            return false;
+        let c = w.get(2).copied();
+        let quick = (a ^ b) & 31 != 0
+            && c.is_none_or(|c| (c ^ b) & 31 != 0)
+            && !self.special.may_hold(a, b, c)
+            && blocked.is_none_or(|x| !x.may_hold(a, b, c));
+        quick || self.cold_by_hash(word_hash(w.iter().copied()), blocked)
+    }
+
+    /// [`Self::cold_word`] for a word of `chars` letters, some of them accented (two bytes).
+    fn cold_accented(&self, w: &[u8], chars: usize, blocked: Option<&WordSet>) -> bool {
+        let (a, wa) = self.lower_at(w, 0);
+        let (b, wb) = self.lower_at(w, wa);
+        let c = (chars > 2).then(|| self.lower_at(w, wa + wb).0);
+        let quick = a != b
+            && c != Some(b)
+            && !self.special.may_hold(a, b, c)
+            && blocked.is_none_or(|x| !x.may_hold(a, b, c));
+        quick || {
+            let mut j = 0;
+            let letters = std::iter::from_fn(|| {
+                (j < w.len()).then(|| {
+                    let (l, width) = self.lower_at(w, j);
+                    j += width;
+                    l
+                })
+            });
+            self.cold_by_hash(word_hash(letters), blocked)
         }
-        let c = match w.get(2) {
-            None => None,
-            Some(&c) if (c ^ b) & 31 == 0 => return false,
-            Some(&c) => Some(c),
-        };
-        !self.special.may_hold(a, b, c) && blocked.is_none_or(|x| !x.may_hold(a, b, c))
+    }
+
+    /// No form of any listed word, keyword or number word hashes to `h`.
+    #[cold]
+    fn cold_by_hash(&self, h: u64, blocked: Option<&WordSet>) -> bool {
+        !self.special.may_be(h) && blocked.is_none_or(|x| !x.may_be(h))
     }
 
     /// The letter a two-byte character starting at `i` (lead byte 0xC3) stands for, or 0.
@@ -523,22 +543,8 @@ impl Engine {
                 ..COLD
             };
         }
-        if !digits && !single {
-            let (a, wa) = self.lower_at(raw, 0);
-            let (b, wb) = self.lower_at(raw, wa);
-            let cold = a != b
-                && if chars == 2 {
-                    !self.special.may_hold(a, b, None)
-                        && blocked.is_none_or(|w| !w.may_hold(a, b, None))
-                } else {
-                    let (c, _) = self.lower_at(raw, wa + wb);
-                    c != b
-                        && !self.special.may_hold(a, b, Some(c))
-                        && blocked.is_none_or(|w| !w.may_hold(a, b, Some(c)))
-                };
-            if cold {
-                return COLD;
-            }
+        if !digits && !single && self.cold_accented(raw, chars, blocked) {
+            return COLD;
         }
         // The full check: the word as the rules will read it.
         word.clear();
