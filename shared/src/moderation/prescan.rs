@@ -370,14 +370,20 @@ impl Engine {
             k += 1;
             // The common case: ordinary words between plain separators. Each is cold, and all
             // it changes is the token count, the run of one-letter words and the end of an open
-            // window. Anything else goes back to the loop above.
-            if !is_digits {
-                while let Some((t0, e)) = self.next_plain_word(bytes, i, blocked, &mut singles) {
-                    win.starts[k % RING] = t0 as u32;
-                    win.passed(k, e);
-                    k += 1;
-                    i = e;
+            // window (after a number, the first one also ends the run of numbers). Anything
+            // else goes back to the loop above.
+            while let Some((t0, e)) = self.next_plain_word(bytes, i, blocked, &mut singles) {
+                if let Some(c) = chain.take() {
+                    if c.hot || c.digits >= 8 {
+                        win.hot(c.start, k - 1, c.lo_byte);
+                    }
+                    prev_digits = false;
+                    prev_typed = false;
                 }
+                win.starts[k % RING] = t0 as u32;
+                win.passed(k, e);
+                k += 1;
+                i = self.short_plain_words(bytes, e, blocked, &mut win, &mut k, &mut singles);
             }
         }
         if let Some(c) = chain.take() {
@@ -425,6 +431,65 @@ impl Engine {
             return None;
         }
         self.plain_word_at(bytes, j, blocked, singles)
+    }
+
+    /// The plainest case of [`Self::next_plain_word`], many words in a row: after a word ending
+    /// at `i`, a space (or `,.!?;:` and a space), then a cold word of two or more ASCII letters
+    /// followed by neither a digit nor a non-ASCII character, read 8 bytes at a time.
+    /// Returns where the run stops (the end of its last word, or `i`).
+    #[inline(always)]
+    fn short_plain_words(
+        &self,
+        bytes: &[u8],
+        mut i: usize,
+        blocked: Option<&WordSet>,
+        win: &mut Windows<'_>,
+        k: &mut usize,
+        singles: &mut usize,
+    ) -> usize {
+        const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+        loop {
+            let t0 = match bytes.get(i..i + 2) {
+                Some([b' ', _]) => i + 1,
+                Some([b',' | b'.' | b'!' | b'?' | b';' | b':', b' ']) => i + 2,
+                _ => return i,
+            };
+            let Some(chunk) = bytes.get(t0..t0 + 8) else {
+                return i;
+            };
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            let lo = (w | 0x2020_2020_2020_2020) & 0x7F7F_7F7F_7F7F_7F7F;
+            let from_a = lo + 0x1F1F_1F1F_1F1F_1F1F;
+            let past_z = lo + 0x0505_0505_0505_0505;
+            let others = !(from_a & !past_z & !w) & HIGH_BITS;
+            let mut len = (others.trailing_zeros() / 8) as usize;
+            // One letter (a run of them may spell a word) takes the general way.
+            if len < 2 {
+                return i;
+            }
+            if len == 8 {
+                len = letters_end(bytes, t0 + 8) - t0;
+            }
+            match bytes.get(t0 + len) {
+                Some(b) if b.is_ascii_digit() || *b >= 0x80 => return i,
+                _ => {}
+            }
+            let [a, b, c, ..] = w.to_le_bytes();
+            let c = (len > 2).then_some(c);
+            let quick = (a ^ b) & 31 != 0
+                && c.is_none_or(|c| (c ^ b) & 31 != 0)
+                && !self.special.may_hold(a, b, c)
+                && blocked.is_none_or(|x| !x.may_hold(a, b, c));
+            if !quick && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), blocked)
+            {
+                return i;
+            }
+            *singles = 0;
+            win.starts[*k % RING] = t0 as u32;
+            win.passed(*k, t0 + len);
+            *k += 1;
+            i = t0 + len;
+        }
     }
 
     /// The word starting at `t0`, when it is cold.
