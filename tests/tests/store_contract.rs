@@ -159,6 +159,115 @@ async fn tenants_round_trip(kind: StoreKind) {
     assert_eq!(s.get_app_token(&"ab".repeat(32)).await.unwrap(), Some(tok));
 }
 
+/// What the provisioning CLI lists: every account; an account's sellers, operators and app
+/// tokens, never another account's; a token revoked only by its own account.
+async fn provisioning_lists_stay_within_the_account(kind: StoreKind) {
+    let Some(s) = store(kind).await else { return };
+    let fixture_accounts: Vec<String> = s
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert!(fixture_accounts.contains(&"lojademo".to_owned()));
+    for id in ["zz-b", "zz-a"] {
+        let a = Account {
+            id: id.into(),
+            name: id.to_uppercase(),
+            tier: Tier::Professional,
+            moderation: ModerationSettings::default(),
+        };
+        s.put_account(&a).await.unwrap();
+        // A second write of the same account does not list it twice.
+        s.put_account(&a).await.unwrap();
+    }
+    let ids: Vec<String> = s
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids.len(), fixture_accounts.len() + 2);
+    assert_eq!(&ids[ids.len() - 2..], ["zz-a", "zz-b"]);
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+
+    for (account, seller) in [("zz-a", "s2"), ("zz-a", "s1"), ("zz-b", "s3")] {
+        let seller = Seller {
+            account: account.into(),
+            id: seller.into(),
+            name: format!("Seller {seller}"),
+        };
+        s.put_seller(&seller).await.unwrap();
+    }
+    let sellers = s.list_sellers("zz-a").await.unwrap();
+    let seller_ids: Vec<&str> = sellers.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(seller_ids, ["s1", "s2"]);
+    assert_eq!(sellers[0].name, "Seller s1");
+    assert!(s.list_sellers("zz-none").await.unwrap().is_empty());
+
+    for (account, email, televendas) in [
+        ("zz-a", "b@zz.example", false),
+        ("zz-a", "a@zz.example", true),
+        ("zz-b", "c@zz.example", true),
+    ] {
+        let op = Operator {
+            account: account.into(),
+            email: email.into(),
+            name: email.into(),
+            televendas,
+            admin: false,
+        };
+        s.put_operator(&op).await.unwrap();
+    }
+    let ops = s.list_operators("zz-a").await.unwrap();
+    let emails: Vec<(&str, bool)> = ops
+        .iter()
+        .map(|o| (o.email.as_str(), o.televendas))
+        .collect();
+    assert_eq!(emails, [("a@zz.example", true), ("b@zz.example", false)]);
+
+    for (n, account) in [(2, "zz-a"), (1, "zz-a"), (3, "zz-b")] {
+        let tok = AppToken {
+            hash: format!("{n:064}"),
+            account: account.into(),
+            name: format!("token {n}"),
+            scopes: vec!["s".into()],
+            created_at: T0 + n,
+        };
+        s.put_app_token(&tok).await.unwrap();
+    }
+    let names = |v: Vec<AppToken>| v.into_iter().map(|t| t.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.list_app_tokens("zz-a").await.unwrap()),
+        ["token 1", "token 2"]
+    );
+    // Another account's token is neither revoked nor listed.
+    assert!(!s
+        .delete_app_token("zz-a", &format!("{:064}", 3))
+        .await
+        .unwrap());
+    assert!(s
+        .get_app_token(&format!("{:064}", 3))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(s
+        .delete_app_token("zz-a", &format!("{:064}", 1))
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_app_token("zz-a", &format!("{:064}", 1))
+        .await
+        .unwrap());
+    assert_eq!(s.get_app_token(&format!("{:064}", 1)).await.unwrap(), None);
+    assert_eq!(names(s.list_app_tokens("zz-a").await.unwrap()), ["token 2"]);
+    assert_eq!(names(s.list_app_tokens("zz-b").await.unwrap()), ["token 3"]);
+}
+
 async fn contacts_set_names_only_where_unknown(kind: StoreKind) {
     let Some(s) = store(kind).await else { return };
     let c1 = s
@@ -718,6 +827,7 @@ macro_rules! on_both_stores {
 
 on_both_stores!(
     tenants_round_trip,
+    provisioning_lists_stay_within_the_account,
     contacts_set_names_only_where_unknown,
     conversations_are_unique_per_topic,
     messages_are_idempotent_on_external_id,

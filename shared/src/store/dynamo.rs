@@ -213,6 +213,76 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of one partition (of the table, or of `index` by its own key) matching the
+    /// key condition, in key order, through all pages.
+    async fn query_all<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            self.count();
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            for item in res.items.unwrap_or_default() {
+                out.push(from_item::<T>(item)?);
+            }
+            match res.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The items of partition `pk` whose sort key starts with `prefix`.
+    async fn query_prefix<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: String,
+    ) -> Result<Vec<T>> {
+        let values = HashMap::from([(":pk".to_owned(), s(pk)), (":prefix".to_owned(), s(prefix))]);
+        self.query_all(None, "PK = :pk AND begins_with(SK, :prefix)", values)
+            .await
+    }
+
+    /// A put with the item also in a GSI1 partition.
+    async fn put_indexed<T: Serialize>(
+        &self,
+        (pk, sk): (String, String),
+        (gsi_pk, gsi_sk): (String, String),
+        record: &T,
+    ) -> Result<()> {
+        self.count();
+        let mut item = to_item(record, [(PK, pk), (SK, sk)])?;
+        item.insert(GSI1PK.to_owned(), s(gsi_pk));
+        item.insert(GSI1SK.to_owned(), s(gsi_sk));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The items of GSI1 partition `gsi_pk`, in GSI1SK order.
+    async fn query_index<T: DeserializeOwned>(&self, gsi_pk: String) -> Result<Vec<T>> {
+        let values = HashMap::from([(":pk".to_owned(), s(gsi_pk))]);
+        self.query_all(Some(keys::GSI1), "GSI1PK = :pk", values)
+            .await
+    }
+
     async fn put<T: Serialize>(&self, (pk, sk): (String, String), record: &T) -> Result<()> {
         self.count();
         self.client
@@ -409,7 +479,9 @@ fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 #[async_trait]
 impl TenantStore for DynamoStore {
     async fn put_account(&self, account: &Account) -> Result<()> {
-        self.put(keys::account(&account.id), account).await
+        let index = (keys::ACCOUNTS_INDEX.to_owned(), keys::esc(&account.id));
+        self.put_indexed(keys::account(&account.id), index, account)
+            .await
     }
     async fn get_account(&self, id: &str) -> Result<Option<Account>> {
         self.get(keys::account(id)).await
@@ -422,10 +494,44 @@ impl TenantStore for DynamoStore {
         self.get(keys::seller(account, id)).await
     }
     async fn put_app_token(&self, token: &AppToken) -> Result<()> {
-        self.put(keys::app_token(&token.hash), token).await
+        let index = (
+            keys::app_tokens_index(&token.account),
+            keys::interaction_sort_key(token.created_at, &token.hash),
+        );
+        self.put_indexed(keys::app_token(&token.hash), index, token)
+            .await
     }
     async fn get_app_token(&self, hash: &str) -> Result<Option<AppToken>> {
         self.get(keys::app_token(hash)).await
+    }
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        self.query_index(keys::ACCOUNTS_INDEX.to_owned()).await
+    }
+    async fn list_sellers(&self, account: &str) -> Result<Vec<Seller>> {
+        let pk = keys::account(account).0;
+        self.query_prefix(pk, keys::SELLER_PREFIX.to_owned()).await
+    }
+    async fn list_app_tokens(&self, account: &str) -> Result<Vec<AppToken>> {
+        self.query_index(keys::app_tokens_index(account)).await
+    }
+    async fn delete_app_token(&self, account: &str, hash: &str) -> Result<bool> {
+        self.count();
+        let (pk, sk) = keys::app_token(hash);
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("#account = :account")
+            .expression_attribute_names("#account", "account")
+            .expression_attribute_values(":account", s(account))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -901,29 +1007,9 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn list_subscriptions(&self, account: &str, seller: &str) -> Result<Vec<Subscription>> {
-        let (pk, _) = keys::account(account);
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            self.count();
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(keys::subscription_prefix(seller)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            for item in res.items.unwrap_or_default() {
-                out.push(from_item::<Subscription>(item)?);
-            }
-            match res.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let mut out: Vec<Subscription> = self
+            .query_prefix(keys::account(account).0, keys::subscription_prefix(seller))
+            .await?;
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(out)
     }
@@ -979,6 +1065,12 @@ impl SessionStore for DynamoStore {
 
     async fn get_operator(&self, account: &str, email: &str) -> Result<Option<Operator>> {
         self.get(keys::operator(account, email)).await
+    }
+
+    async fn list_operators(&self, account: &str) -> Result<Vec<Operator>> {
+        let pk = keys::account(account).0;
+        self.query_prefix(pk, keys::OPERATOR_PREFIX.to_owned())
+            .await
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {

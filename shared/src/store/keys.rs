@@ -26,13 +26,27 @@ pub fn account(a: &str) -> (String, String) {
 }
 
 pub fn seller(a: &str, s: &str) -> (String, String) {
-    (format!("ACCOUNT#{}", esc(a)), format!("SELLER#{}", esc(s)))
+    (
+        format!("ACCOUNT#{}", esc(a)),
+        format!("{SELLER_PREFIX}{}", esc(s)),
+    )
+}
+
+pub const SELLER_PREFIX: &str = "SELLER#";
+pub const OPERATOR_PREFIX: &str = "OPERATOR#";
+
+/// Every account item also sits in one GSI1 partition, so accounts can be listed without a scan.
+pub const ACCOUNTS_INDEX: &str = "ACCOUNTS";
+
+/// An account's app tokens, listed through GSI1 (the token item itself is keyed by its hash).
+pub fn app_tokens_index(a: &str) -> String {
+    format!("APPTOKENS#{}", esc(a))
 }
 
 pub fn operator(a: &str, email: &str) -> (String, String) {
     (
         format!("ACCOUNT#{}", esc(a)),
-        format!("OPERATOR#{}", esc(email)),
+        format!("{OPERATOR_PREFIX}{}", esc(email)),
     )
 }
 

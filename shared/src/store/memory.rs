@@ -142,6 +142,42 @@ impl TenantStore for MemoryStore {
     async fn get_app_token(&self, hash: &str) -> Result<Option<AppToken>> {
         Ok(self.state.lock().await.app_tokens.get(hash).cloned())
     }
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        let s = self.state.lock().await;
+        let mut out: Vec<Account> = s.accounts.values().cloned().collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+    async fn list_sellers(&self, account: &str) -> Result<Vec<Seller>> {
+        let s = self.state.lock().await;
+        let mut out: Vec<Seller> = s
+            .sellers
+            .values()
+            .filter(|x| x.account == account)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+    async fn list_app_tokens(&self, account: &str) -> Result<Vec<AppToken>> {
+        let s = self.state.lock().await;
+        let mut out: Vec<AppToken> = s
+            .app_tokens
+            .values()
+            .filter(|t| t.account == account)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.hash).cmp(&(b.created_at, &b.hash)));
+        Ok(out)
+    }
+    async fn delete_app_token(&self, account: &str, hash: &str) -> Result<bool> {
+        let mut s = self.state.lock().await;
+        if s.app_tokens.get(hash).is_some_and(|t| t.account == account) {
+            s.app_tokens.remove(hash);
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }
 
 #[async_trait]
@@ -520,6 +556,17 @@ impl SessionStore for MemoryStore {
         Ok(s.operators
             .get(&(account.to_owned(), email.to_owned()))
             .cloned())
+    }
+    async fn list_operators(&self, account: &str) -> Result<Vec<Operator>> {
+        let s = self.state.lock().await;
+        let mut out: Vec<Operator> = s
+            .operators
+            .values()
+            .filter(|o| o.account == account)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(out)
     }
     async fn put_session(&self, session: &Session) -> Result<()> {
         let mut s = self.state.lock().await;

@@ -92,6 +92,14 @@ pub trait TenantStore: Send + Sync {
     async fn get_seller(&self, account: &str, id: &str) -> Result<Option<Seller>>;
     async fn put_app_token(&self, token: &AppToken) -> Result<()>;
     async fn get_app_token(&self, hash: &str) -> Result<Option<AppToken>>;
+    /// Every account, by id (provisioning).
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    /// The account's sellers, by id.
+    async fn list_sellers(&self, account: &str) -> Result<Vec<Seller>>;
+    /// The account's app tokens (hashes only), oldest first.
+    async fn list_app_tokens(&self, account: &str) -> Result<Vec<AppToken>>;
+    /// Revokes an app token of `account`; `false`: the account has no such token.
+    async fn delete_app_token(&self, account: &str, hash: &str) -> Result<bool>;
 }
 
 #[async_trait]
@@ -192,6 +200,8 @@ pub trait WebhookStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn put_operator(&self, op: &Operator) -> Result<()>;
     async fn get_operator(&self, account: &str, email: &str) -> Result<Option<Operator>>;
+    /// The account's operators, by e-mail.
+    async fn list_operators(&self, account: &str) -> Result<Vec<Operator>>;
     /// Writes the session; it disappears after `valid_until`.
     async fn put_session(&self, session: &Session) -> Result<()>;
     /// `None` when unknown or expired.
