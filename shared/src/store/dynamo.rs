@@ -157,6 +157,25 @@ impl DynamoStore {
         Ok(())
     }
 
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// True when the table exists and accepts reads and writes.
+    pub async fn table_active(&self) -> Result<bool> {
+        self.count();
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await?;
+        Ok(out
+            .table
+            .and_then(|t| t.table_status)
+            .is_some_and(|s| s == aws_sdk_dynamodb::types::TableStatus::Active))
+    }
+
     /// True when the table exists.
     pub async fn table_exists(&self) -> Result<bool> {
         match self
