@@ -363,56 +363,24 @@ mod tests {
 
 #[cfg(test)]
 mod log_tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
+    use crate::test_logs::capture;
 
     #[test]
     fn every_log_line_of_a_request_names_it() {
-        let out = Lines::default();
-        let subscriber =
-            crate::config::log_subscriber(tracing_subscriber::EnvFilter::new("info"), out.clone());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let res = tracing::subscriber::with_default(subscriber, || {
-            rt.block_on(async {
-                let req = Request::default();
-                respond(&req, |_| async {
-                    tracing::info!("looking for the thing");
-                    Err(Error::NotFound("thing".into()))
-                })
-                .await
+        let (res, lines) = capture(|| async {
+            let req = Request::default();
+            respond(&req, |_| async {
+                tracing::info!("looking for the thing");
+                Err(Error::NotFound("thing".into()))
             })
+            .await
         });
         let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
         // The handler's own line and the refusal `finish` logs.
-        assert_eq!(lines.len(), 2, "{text}");
-        for line in lines {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert_eq!(v["span"]["request_id"], request_id.as_str(), "{line}");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for v in lines {
+            assert_eq!(v["span"]["request_id"], request_id.as_str(), "{v}");
         }
     }
 }

@@ -18,4 +18,7 @@ pub mod store;
 pub mod webhooks;
 pub mod workers;
 
+#[cfg(test)]
+mod test_logs;
+
 pub use error::{Error, Result};

@@ -12,7 +12,10 @@ async fn main() -> Result<(), Error> {
     let moderator = Moderator::new(store, queue, clock);
     let moderator = &moderator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(moderator.handle_batch(event.payload).await)
+        let work = moderator.handle_batch(event.payload);
+        Ok::<SqsBatchResponse, Error>(
+            balcao::workers::in_invocation(event.context.request_id, work).await,
+        )
     }))
     .await
 }

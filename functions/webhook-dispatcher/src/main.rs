@@ -15,7 +15,10 @@ async fn main() -> Result<(), Error> {
     let dispatcher = Arc::new(Dispatcher::new(store, queue, DispatchConfig::default())?);
     let dispatcher = &dispatcher;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(dispatcher.handle_batch(event.payload).await)
+        let work = dispatcher.handle_batch(event.payload);
+        Ok::<SqsBatchResponse, Error>(
+            balcao::workers::in_invocation(event.context.request_id, work).await,
+        )
     }))
     .await
 }
