@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -94,7 +94,9 @@ pub async fn send_json<T: Serialize + Sync>(q: &dyn Queue, queue: QueueName, v: 
 
 /// SQS: one queue URL per logical queue, from configuration.
 pub struct SqsQueue {
-    client: aws_sdk_sqs::Client,
+    client: OnceLock<aws_sdk_sqs::Client>,
+    /// What builds the client on first use, when it was not given.
+    sdk: Option<aws_types::SdkConfig>,
     urls: HashMap<QueueName, String>,
     calls: Arc<AtomicU64>,
 }
@@ -102,7 +104,19 @@ pub struct SqsQueue {
 impl SqsQueue {
     pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) -> Self {
         Self {
-            client,
+            client: OnceLock::from(client),
+            sdk: None,
+            urls,
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The client is built on the first send: a function that never sends (or not on this
+    /// invocation) does not pay for it at cold start.
+    pub fn lazy(sdk: aws_types::SdkConfig, urls: HashMap<QueueName, String>) -> Self {
+        Self {
+            client: OnceLock::new(),
+            sdk: Some(sdk),
             urls,
             calls: Arc::new(AtomicU64::new(0)),
         }
@@ -113,7 +127,14 @@ impl SqsQueue {
     }
 
     pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.client
+        self.client.get_or_init(|| {
+            // `new` sets the client and `lazy` the configuration, so this always has one.
+            let sdk = self
+                .sdk
+                .clone()
+                .unwrap_or_else(|| aws_types::SdkConfig::builder().build());
+            aws_sdk_sqs::Client::new(&sdk)
+        })
     }
 
     /// Creates (or finds) a queue and returns its URL: used by the local stack's `--create` and
@@ -133,7 +154,7 @@ impl Queue for SqsQueue {
             .get(&queue)
             .ok_or_else(|| Error::unexpected_msg(format!("no URL for queue {}", queue.as_str())))?;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.client
+        self.client()
             .send_message()
             .queue_url(url)
             .message_body(body)
@@ -150,7 +171,7 @@ impl Queue for SqsQueue {
         // Whole seconds, rounded up: a retry never comes early.
         let secs = delay.min(MAX_DELAY).as_millis().div_ceil(1000) as i32;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.client
+        self.client()
             .send_message()
             .queue_url(url)
             .message_body(body)

@@ -9,8 +9,15 @@
 //! Run it after a release build:
 //!
 //! ```text
-//! cargo build --release --workspace --bins
-//! cargo run --release -p balcao-bench --bin coldstart [-- --runs 20]
+//! cargo build --release -p impersonate -p token-create -p conversations -p webhooks \
+//!   -p moderation-worker -p webhook-dispatcher -p balcao-bench --bins
+//! cargo run --release -p balcao-bench --bin coldstart [-- --runs 20] [--only token-create]
+//! ```
+//!
+//! Build the functions by package, as `cargo lambda build -p …` does: `--workspace` would unify
+//! the features of `local/` and `admin/` (SSO, credential_process) into them.
+//!
+//! ```text
 //! ```
 
 use std::io::Read;
@@ -80,7 +87,7 @@ fn init_time(bin: &Path) -> Duration {
         .spawn()
         .unwrap_or_else(|e| {
             panic!(
-                "{}: {e} (build it first: cargo build --release --workspace --bins)",
+                "{}: {e} (build it first, see the top of bench/src/bin/coldstart.rs)",
                 bin.display()
             )
         });
@@ -126,22 +133,44 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    // `--only token-create,webhooks` measures those (and the hello-world) alone.
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').map(str::to_owned).collect());
+    let names: Vec<&str> = FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|name| {
+            *name == "hello_lambda" || only.as_ref().is_none_or(|o| o.iter().any(|x| x == name))
+        })
+        .collect();
+    let bins: Vec<PathBuf> = names.iter().map(|n| release_dir().join(n)).collect();
+    // One warm-up start each (page cache), then the runs interleaved, binary after binary, so a
+    // slow moment of the machine falls on all of them alike.
+    let mut times: Vec<Vec<f64>> = bins
+        .iter()
+        .map(|b| {
+            init_time(b);
+            Vec::new()
+        })
+        .collect();
+    for _ in 0..runs {
+        for (bin, t) in bins.iter().zip(times.iter_mut()) {
+            t.push(init_time(bin).as_secs_f64() * 1e3);
+        }
+    }
     let mut rows = Vec::new();
-    for name in FUNCTIONS {
-        let bin = release_dir().join(name);
-        // One warm-up start (page cache), then the runs, interleaved with nothing else.
-        init_time(&bin);
-        let mut t: Vec<f64> = (0..runs)
-            .map(|_| init_time(&bin).as_secs_f64() * 1e3)
-            .collect();
+    for ((name, bin), mut t) in names.iter().zip(&bins).zip(times) {
         t.sort_by(f64::total_cmp);
-        let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
         rows.push((
             name,
             t[t.len() / 2],
             t[(t.len() * 9) / 10],
             size,
-            zip_size(&bin),
+            zip_size(bin),
         ));
     }
     let base = rows[0].1;
