@@ -192,6 +192,16 @@ fn line(out: &mut dyn Write, v: &impl Serialize) -> Result<()> {
     writeln!(out, "{text}").map_err(|e| refuse(e.to_string()))
 }
 
+fn lines<T: Serialize>(out: &mut dyn Write, items: &[T]) -> Result<()> {
+    items.iter().try_for_each(|item| line(out, item))
+}
+
+/// The account named by the only option, `--account`.
+async fn account_only(args: &[String], store: &dyn Store) -> Result<Account> {
+    let o = Opts::parse(args, &["--account"], &[])?;
+    account_of(store, o.need("--account")?).await
+}
+
 async fn account_of(store: &dyn Store, id: &str) -> Result<Account> {
     store
         .get_account(id)
@@ -284,10 +294,7 @@ async fn account(
         }
         "list" => {
             Opts::parse(args, &[], &[])?;
-            for a in store.list_accounts().await? {
-                line(out, &a)?;
-            }
-            Ok(())
+            lines(out, &store.list_accounts().await?)
         }
         "set-tier" => {
             let o = Opts::parse(args, &["--id", "--tier"], &[])?;
@@ -325,12 +332,8 @@ async fn seller(
             line(out, &s)
         }
         "list" => {
-            let o = Opts::parse(args, &["--account"], &[])?;
-            let a = account_of(store, o.need("--account")?).await?;
-            for s in store.list_sellers(&a.id).await? {
-                line(out, &s)?;
-            }
-            Ok(())
+            let a = account_only(args, store).await?;
+            lines(out, &store.list_sellers(&a.id).await?)
         }
         _ => Err(usage(format!("unknown action seller {action}"))),
     }
@@ -390,12 +393,8 @@ async fn operator(
             line(out, &op)
         }
         "list" => {
-            let o = Opts::parse(args, &["--account"], &[])?;
-            let a = account_of(store, o.need("--account")?).await?;
-            for op in store.list_operators(&a.id).await? {
-                line(out, &op)?;
-            }
-            Ok(())
+            let a = account_only(args, store).await?;
+            lines(out, &store.list_operators(&a.id).await?)
         }
         _ => Err(usage(format!("unknown action operator {action}"))),
     }
@@ -450,12 +449,8 @@ async fn app_token(
             )
         }
         "list" => {
-            let o = Opts::parse(args, &["--account"], &[])?;
-            let a = account_of(store, o.need("--account")?).await?;
-            for t in store.list_app_tokens(&a.id).await? {
-                line(out, &t)?;
-            }
-            Ok(())
+            let a = account_only(args, store).await?;
+            lines(out, &store.list_app_tokens(&a.id).await?)
         }
         "revoke" => {
             let o = Opts::parse(args, &["--account", "--hash"], &[])?;

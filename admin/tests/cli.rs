@@ -36,7 +36,9 @@ impl Run {
     }
 }
 
-fn admin(table: &str, args: &[&str]) -> Run {
+/// Runs the binary with `args`: a command line split at spaces, or a slice of arguments.
+fn admin(table: &str, args: impl Args) -> Run {
+    let args = args.list();
     let out = Command::new(env!("CARGO_BIN_EXE_balcao-admin"))
         .arg("--table")
         .arg(table)
@@ -50,10 +52,36 @@ fn admin(table: &str, args: &[&str]) -> Run {
     }
 }
 
+trait Args {
+    fn list(&self) -> Vec<String>;
+}
+
+impl Args for &str {
+    fn list(&self) -> Vec<String> {
+        self.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+impl<const N: usize> Args for &[&str; N] {
+    fn list(&self) -> Vec<String> {
+        self.iter().map(|a| a.to_string()).collect()
+    }
+}
+
+impl Args for &[&str] {
+    fn list(&self) -> Vec<String> {
+        self.iter().map(|a| a.to_string()).collect()
+    }
+}
+
 /// Runs and expects success.
-fn ok(table: &str, args: &[&str]) -> Run {
-    let r = admin(table, args);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+fn ok(table: &str, args: impl Args) -> Run {
+    let list = args.list();
+    let r = admin(
+        table,
+        &list.iter().map(String::as_str).collect::<Vec<_>>()[..],
+    );
+    assert_eq!(r.code, 0, "{list:?}: {}", r.stderr);
     r
 }
 
@@ -108,15 +136,15 @@ async fn provisions_a_fresh_table_end_to_end() {
     }
     let t = table_name();
     assert_eq!(
-        ok(&t, &["create-table"]).one(),
+        ok(&t, "create-table").one(),
         serde_json::json!({"table": t, "created": true})
     );
-    assert_eq!(ok(&t, &["create-table"]).one()["created"], false);
+    assert_eq!(ok(&t, "create-table").one()["created"], false);
 
     // The demo fixture, once.
-    let loaded = ok(&t, &["load-fixture"]).one();
+    let loaded = ok(&t, "load-fixture").one();
     assert_eq!(loaded["accounts"], 3);
-    let again = admin(&t, &["load-fixture"]);
+    let again = admin(&t, "load-fixture");
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("fresh table"), "{}", again.stderr);
 
@@ -137,11 +165,7 @@ async fn provisions_a_fresh_table_end_to_end() {
     .one();
     assert_eq!(created["tier"], "PROFESSIONAL");
     assert_eq!(
-        admin(
-            &t,
-            &["account", "create", "--id", "acme-br", "--name", "Again"]
-        )
-        .code,
+        admin(&t, "account create --id acme-br --name Again").code,
         1,
         "an account is never overwritten"
     );
@@ -150,14 +174,10 @@ async fn provisions_a_fresh_table_end_to_end() {
         2
     );
     assert_eq!(
-        admin(
-            &t,
-            &["account", "create", "--id", "x", "--name", "X", "--tier", "gold"]
-        )
-        .code,
+        admin(&t, "account create --id x --name X --tier gold").code,
         2
     );
-    let ids: Vec<String> = ok(&t, &["account", "list"])
+    let ids: Vec<String> = ok(&t, "account list")
         .lines()
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_owned())
@@ -165,67 +185,17 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert_eq!(ids, ["acme-br", "lojademo", "lojastarter", "outraloja"]);
 
     // Sellers.
-    ok(
-        &t,
-        &[
-            "seller",
-            "add",
-            "--account",
-            "acme-br",
-            "--id",
-            "s-2",
-            "--name",
-            "Dois",
-        ],
-    );
-    ok(
-        &t,
-        &[
-            "seller",
-            "add",
-            "--account",
-            "acme-br",
-            "--id",
-            "s-1",
-            "--name",
-            "Um",
-        ],
-    );
+    ok(&t, "seller add --account acme-br --id s-2 --name Dois");
+    ok(&t, "seller add --account acme-br --id s-1 --name Um");
     assert_eq!(
-        admin(
-            &t,
-            &[
-                "seller",
-                "add",
-                "--account",
-                "acme-br",
-                "--id",
-                "s-1",
-                "--name",
-                "Um"
-            ]
-        )
-        .code,
+        admin(&t, "seller add --account acme-br --id s-1 --name Um").code,
         1
     );
     assert_eq!(
-        admin(
-            &t,
-            &[
-                "seller",
-                "add",
-                "--account",
-                "nope",
-                "--id",
-                "s-1",
-                "--name",
-                "Um"
-            ]
-        )
-        .code,
+        admin(&t, "seller add --account nope --id s-1 --name Um").code,
         1
     );
-    let sellers: Vec<String> = ok(&t, &["seller", "list", "--account", "acme-br"])
+    let sellers: Vec<String> = ok(&t, "seller list --account acme-br")
         .lines()
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_owned())
@@ -235,34 +205,14 @@ async fn provisions_a_fresh_table_end_to_end() {
     // Operators and the Televendas permission.
     let op = ok(
         &t,
-        &[
-            "operator",
-            "add",
-            "--account",
-            "acme-br",
-            "--email",
-            "Ana@ACME.example",
-            "--name",
-            "Ana",
-            "--televendas",
-        ],
+        "operator add --account acme-br --email Ana@ACME.example --name Ana --televendas",
     )
     .one();
     assert_eq!(op["email"], "ana@acme.example");
     assert_eq!(op["televendas"], true);
     ok(
         &t,
-        &[
-            "operator",
-            "add",
-            "--account",
-            "acme-br",
-            "--email",
-            "bia@acme.example",
-            "--name",
-            "Bia",
-            "--admin",
-        ],
+        "operator add --account acme-br --email bia@acme.example --name Bia --admin",
     );
     let app = app_on(&t).await;
     let stored = app
@@ -274,16 +224,7 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert!(stored.televendas && !stored.admin);
     ok(
         &t,
-        &[
-            "operator",
-            "set",
-            "--account",
-            "acme-br",
-            "--email",
-            "ana@acme.example",
-            "--televendas",
-            "no",
-        ],
+        "operator set --account acme-br --email ana@acme.example --televendas no",
     );
     let stored = app
         .store
@@ -295,23 +236,14 @@ async fn provisions_a_fresh_table_end_to_end() {
         !stored.televendas,
         "the permission is revoked in the store the API reads"
     );
-    let listed = ok(&t, &["operator", "list", "--account", "acme-br"]).lines();
+    let listed = ok(&t, "operator list --account acme-br").lines();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["televendas"], false);
     assert_eq!(listed[1]["admin"], true);
     assert_eq!(
         admin(
             &t,
-            &[
-                "operator",
-                "set",
-                "--account",
-                "acme-br",
-                "--email",
-                "zé@acme.example",
-                "--admin",
-                "yes"
-            ]
+            "operator set --account acme-br --email zé@acme.example --admin yes"
         )
         .code,
         1
@@ -334,7 +266,7 @@ async fn provisions_a_fresh_table_end_to_end() {
     let hash = printed["hash"].as_str().unwrap().to_owned();
     assert!(token.starts_with("pat-"));
     assert_eq!(hash, balcao::auth::hash_app_token(&token));
-    let listing = ok(&t, &["app-token", "list", "--account", "acme-br"]);
+    let listing = ok(&t, "app-token list --account acme-br");
     assert!(
         !listing.stdout.contains(&token),
         "a listing never shows a token"
@@ -373,81 +305,34 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert_eq!(
         admin(
             &t,
-            &[
-                "app-token",
-                "create",
-                "--account",
-                "acme-br",
-                "--name",
-                "x",
-                "--scope",
-                "admin"
-            ]
+            "app-token create --account acme-br --name x --scope admin"
         )
         .code,
         2
     );
 
     // The tier decides what a token opens: a starter account gets 403 until it is upgraded.
-    ok(
-        &t,
-        &["account", "create", "--id", "small", "--name", "Small"],
-    );
-    let small = ok(
-        &t,
-        &["app-token", "create", "--account", "small", "--name", "b"],
-    )
-    .one();
+    ok(&t, "account create --id small --name Small");
+    let small = ok(&t, "app-token create --account small --name b").one();
     let small_token = small["token"].as_str().unwrap();
     assert_eq!(visitor_token_status(&app, small_token).await, 403);
-    ok(
-        &t,
-        &[
-            "account",
-            "set-tier",
-            "--id",
-            "small",
-            "--tier",
-            "enterprise",
-        ],
-    );
+    ok(&t, "account set-tier --id small --tier enterprise");
     assert_eq!(visitor_token_status(&app, small_token).await, 200);
 
     // Moderation lists: what the worker builds its account rules from.
     ok(
         &t,
-        &[
-            "moderation",
-            "block-word",
-            "--account",
-            "acme-br",
-            "--word",
-            "Concorrente",
-        ],
+        "moderation block-word --account acme-br --word Concorrente",
     );
     ok(
         &t,
-        &[
-            "moderation",
-            "block-word",
-            "--account",
-            "acme-br",
-            "--word",
-            "concorrente",
-        ],
+        "moderation block-word --account acme-br --word concorrente",
     );
     ok(
         &t,
-        &[
-            "moderation",
-            "allow-domain",
-            "--account",
-            "acme-br",
-            "--domain",
-            "ACME.com.br",
-        ],
+        "moderation allow-domain --account acme-br --domain ACME.com.br",
     );
-    let shown = ok(&t, &["moderation", "show", "--account", "acme-br"]).one();
+    let shown = ok(&t, "moderation show --account acme-br").one();
     assert_eq!(
         shown["moderation"]["blocked_words"],
         serde_json::json!(["concorrente"])
@@ -459,14 +344,7 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert_eq!(
         admin(
             &t,
-            &[
-                "moderation",
-                "allow-domain",
-                "--account",
-                "acme-br",
-                "--domain",
-                "https://x.com"
-            ]
+            "moderation allow-domain --account acme-br --domain https://x.com"
         )
         .code,
         2
@@ -484,14 +362,7 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert!(engine.check(msg, None).has(Tag::Link));
     ok(
         &t,
-        &[
-            "moderation",
-            "unblock-word",
-            "--account",
-            "acme-br",
-            "--word",
-            "concorrente",
-        ],
+        "moderation unblock-word --account acme-br --word concorrente",
     );
     let account = app.store.get_account("acme-br").await.unwrap().unwrap();
     assert!(account.moderation.blocked_words.is_empty());
@@ -503,7 +374,7 @@ async fn usage_errors_write_nothing() {
         return;
     }
     let t = table_name();
-    ok(&t, &["create-table"]);
+    ok(&t, "create-table");
     for args in [
         &["account", "create", "--id", "a"][..],
         &[
@@ -520,6 +391,6 @@ async fn usage_errors_write_nothing() {
             "usage shown"
         );
     }
-    assert_eq!(ok(&t, &["account", "list"]).stdout, "");
-    assert_eq!(admin(&t, &["seller", "list", "--account", "a"]).code, 1);
+    assert_eq!(ok(&t, "account list").stdout, "");
+    assert_eq!(admin(&t, "seller list --account a").code, 1);
 }

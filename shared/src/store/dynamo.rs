@@ -282,10 +282,15 @@ impl DynamoStore {
         (gsi_pk, gsi_sk): (String, String),
         record: &T,
     ) -> Result<()> {
-        self.count();
         let mut item = to_item(record, [(PK, pk), (SK, sk)])?;
         item.insert(GSI1PK.to_owned(), s(gsi_pk));
         item.insert(GSI1SK.to_owned(), s(gsi_sk));
+        self.put_item(item).await
+    }
+
+    /// One unconditional PutItem.
+    async fn put_item(&self, item: Item) -> Result<()> {
+        self.count();
         self.client
             .put_item()
             .table_name(&self.table)
@@ -303,14 +308,7 @@ impl DynamoStore {
     }
 
     async fn put<T: Serialize>(&self, (pk, sk): (String, String), record: &T) -> Result<()> {
-        self.count();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record, [(PK, pk), (SK, sk)])?))
-            .send()
-            .await?;
-        Ok(())
+        self.put_item(to_item(record, [(PK, pk), (SK, sk)])?).await
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem> {
@@ -1093,7 +1091,6 @@ impl SessionStore for DynamoStore {
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {
-        self.count();
         let (pk, sk) = keys::session(&session.id);
         let mut item = to_item(session, [(PK, pk), (SK, sk)])?;
         // DynamoDB's TTL takes seconds; reads also check the time (TTL deletes late).
@@ -1101,13 +1098,7 @@ impl SessionStore for DynamoStore {
             keys::TTL.to_owned(),
             AttributeValue::N((session.valid_until / 1000).to_string()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        self.put_item(item).await
     }
 
     async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>> {
