@@ -7,6 +7,7 @@
 
 use std::io::Write;
 
+use aws_sdk_dynamodb::types::TableStatus;
 use balcao::auth::{hash_app_token, new_app_token, SCOPE_VISITOR_TOKENS};
 use balcao::clock::Millis;
 use balcao::domain::model::{Account, AppToken, ModerationSettings, Operator, Seller, Tier};
@@ -221,11 +222,12 @@ pub async fn run(
     match words.as_slice() {
         ["create-table", ..] => {
             Opts::parse(&args[1..], &[], &[])?;
-            let created = if dynamo.table_exists().await? {
-                false
-            } else {
-                dynamo.create_table().await?;
-                true
+            let created = match dynamo.table_status().await? {
+                Some(_) => false,
+                None => {
+                    dynamo.create_table().await?;
+                    true
+                }
             };
             wait_active(dynamo).await?;
             line(out, &json!({"table": dynamo.table(), "created": created}))
@@ -512,7 +514,7 @@ async fn moderation(
 /// A new table takes a moment in AWS before it accepts writes.
 async fn wait_active(dynamo: &DynamoStore) -> Result<()> {
     for _ in 0..120 {
-        if dynamo.table_active().await? {
+        if dynamo.table_status().await? == Some(TableStatus::Active) {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

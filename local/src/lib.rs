@@ -165,7 +165,7 @@ pub async fn build_with(
                 workers::queue_url(&sqs_client, &format!("{deliveries}-dlq")).await?,
             );
             if *create {
-                if !store.table_exists().await? {
+                if store.table_status().await?.is_none() {
                     store.create_table().await?;
                 }
                 fixture.load(&store, now).await?;

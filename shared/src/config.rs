@@ -107,13 +107,91 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
     Ok(builder.build())
 }
 
+/// The endpoint of one AWS service in Lambda mode: `AWS_ENDPOINT_URL` when set, otherwise the
+/// service's regional endpoint, `https://{service}.{region}.{suffix}` (`amazonaws.com`,
+/// `amazonaws.com.cn` in China, `amazonaws.eu` in the European Sovereign Cloud).
+///
+/// The SDK's default resolver evaluates the service's endpoint rules against a partition table
+/// it parses (JSON and a dozen regular expressions) the first time a client resolves an
+/// endpoint, in the cold start or the first invocation; a Lambda function knows its region and
+/// calls two services, so it states their endpoints instead. FIPS, dual-stack and the isolated
+/// partitions are reached by setting `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`,
+/// `AWS_ENDPOINT_URL_SQS`) to their endpoint.
+#[derive(Debug, Clone)]
+pub struct FixedEndpoint(String);
+
+impl FixedEndpoint {
+    pub fn of(service: &str, sdk: &aws_types::SdkConfig) -> Result<Self> {
+        Self::from_env(service, sdk, |name| {
+            std::env::var(name).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    fn from_env(
+        service: &str,
+        sdk: &aws_types::SdkConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let specific = format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase());
+        if let Some(url) = env(&specific).or_else(|| sdk.endpoint_url().map(str::to_owned)) {
+            return Ok(Self(url));
+        }
+        let region = sdk
+            .region()
+            .ok_or_else(|| Error::unexpected_msg("AWS_REGION is not set"))?
+            .as_ref();
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else if region.starts_with("eusc-") {
+            "amazonaws.eu"
+        } else {
+            "amazonaws.com"
+        };
+        Ok(Self(format!("https://{service}.{region}.{suffix}")))
+    }
+
+    pub fn url(&self) -> &str {
+        &self.0
+    }
+
+    fn endpoint(&self) -> aws_sdk_dynamodb::config::endpoint::Endpoint {
+        aws_sdk_dynamodb::config::endpoint::Endpoint::builder()
+            .url(self.0.clone())
+            .build()
+    }
+}
+
+impl aws_sdk_dynamodb::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_dynamodb::config::endpoint::Params,
+    ) -> aws_sdk_dynamodb::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_dynamodb::config::endpoint::EndpointFuture::ready(Ok(self.endpoint()))
+    }
+}
+
+impl aws_sdk_sqs::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_sqs::config::endpoint::Params,
+    ) -> aws_sdk_sqs::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_sqs::config::endpoint::EndpointFuture::ready(Ok(self.endpoint()))
+    }
+}
+
 /// Store, queues and clock of Lambda mode: DynamoDB table `BALCAO_TABLE`, queue URLs
 /// `BALCAO_MODERATION_QUEUE_URL`, `BALCAO_WEBHOOK_EVENTS_QUEUE_URL`,
 /// `BALCAO_WEBHOOK_DELIVERIES_QUEUE_URL` and `BALCAO_WEBHOOK_DLQ_URL` (each function is given only
 /// the ones it sends to; the SQS client is built on the first send).
 pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dyn Clock>)> {
     let sdk = lambda_sdk_config()?;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), var("BALCAO_TABLE")?);
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .endpoint_resolver(FixedEndpoint::of("dynamodb", &sdk)?)
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(dynamodb),
+        var("BALCAO_TABLE")?,
+    );
     let mut urls = HashMap::new();
     for (q, name) in [
         (QueueName::Moderation, "BALCAO_MODERATION_QUEUE_URL"),
@@ -142,6 +220,23 @@ pub async fn lambda_app() -> Result<App> {
         clock,
         url_policy: crate::webhooks::UrlPolicy::STRICT,
     })
+}
+
+/// The whole `main` of an HTTP function: logging, [`lambda_app`] once per cold start, then
+/// API Gateway events served by `handler` (one of the `api::*::handle`) until the process ends.
+/// The app lives as long as the process, so it is leaked rather than reference-counted.
+pub async fn run_http<H, F>(handler: H) -> std::result::Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, lambda_http::Request) -> F,
+    F: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+{
+    init_logging();
+    let app: &'static App = Box::leak(Box::new(lambda_app().await?));
+    lambda_http::run(lambda_http::service_fn(|req| {
+        let response = handler(app, req);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    }))
+    .await
 }
 
 /// JSON logs (one object per line, CloudWatch-friendly); `RUST_LOG` sets the level.
@@ -208,5 +303,76 @@ mod tests {
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-east-2"));
         assert_eq!(sdk.endpoint_url(), None);
         assert!(lambda_sdk_config_from(env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn each_service_is_called_at_its_regional_endpoint_unless_one_is_set() {
+        let at = |service: &str, pairs: &'static [(&'static str, &'static str)]| {
+            let sdk = lambda_sdk_config_from(env_of(pairs)).unwrap();
+            FixedEndpoint::from_env(service, &sdk, env_of(pairs))
+                .unwrap()
+                .url()
+                .to_owned()
+        };
+        let sp = &[("AWS_REGION", "sa-east-1")];
+        assert_eq!(
+            at("dynamodb", sp),
+            "https://dynamodb.sa-east-1.amazonaws.com"
+        );
+        assert_eq!(at("sqs", sp), "https://sqs.sa-east-1.amazonaws.com");
+        let cn = &[("AWS_REGION", "cn-northwest-1")];
+        assert_eq!(at("sqs", cn), "https://sqs.cn-northwest-1.amazonaws.com.cn");
+        let eu = &[("AWS_REGION", "eusc-de-east-1")];
+        assert_eq!(
+            at("dynamodb", eu),
+            "https://dynamodb.eusc-de-east-1.amazonaws.eu"
+        );
+        let any = &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ];
+        assert_eq!(at("dynamodb", any), "http://127.0.0.1:5000");
+        let both = &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            (
+                "AWS_ENDPOINT_URL_SQS",
+                "https://sqs-fips.us-east-1.amazonaws.com",
+            ),
+        ];
+        assert_eq!(at("sqs", both), "https://sqs-fips.us-east-1.amazonaws.com");
+        assert_eq!(at("dynamodb", both), "http://127.0.0.1:5000");
+    }
+
+    #[tokio::test]
+    async fn the_fixed_endpoint_is_what_the_clients_resolve() {
+        use aws_sdk_dynamodb::config::endpoint::{Params, ResolveEndpoint};
+        let sdk = lambda_sdk_config_from(env_of(&[("AWS_REGION", "sa-east-1")])).unwrap();
+        let fixed = FixedEndpoint::of("dynamodb", &sdk).unwrap();
+        let params = Params::builder().region("sa-east-1").build().unwrap();
+        let ours = fixed.resolve_endpoint(&params).await.unwrap();
+        // The SDK's own rules give the same URL for a commercial region.
+        let theirs = ResolveEndpoint::resolve_endpoint(
+            &aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
+            &params,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ours.url(), theirs.url());
+        let params = aws_sdk_sqs::config::endpoint::Params::builder()
+            .region("sa-east-1")
+            .build()
+            .unwrap();
+        let sqs = FixedEndpoint::of("sqs", &sdk).unwrap();
+        let theirs = aws_sdk_sqs::config::endpoint::ResolveEndpoint::resolve_endpoint(
+            &aws_sdk_sqs::config::endpoint::DefaultResolver::new(),
+            &params,
+        )
+        .await
+        .unwrap();
+        let ours = aws_sdk_sqs::config::endpoint::ResolveEndpoint::resolve_endpoint(&sqs, &params)
+            .await
+            .unwrap();
+        assert_eq!(ours.url(), theirs.url());
     }
 }

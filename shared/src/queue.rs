@@ -133,7 +133,15 @@ impl SqsQueue {
                 .sdk
                 .clone()
                 .unwrap_or_else(|| aws_types::SdkConfig::builder().build());
-            aws_sdk_sqs::Client::new(&sdk)
+            match crate::config::FixedEndpoint::of("sqs", &sdk) {
+                Ok(endpoint) => aws_sdk_sqs::Client::from_conf(
+                    aws_sdk_sqs::config::Builder::from(&sdk)
+                        .endpoint_resolver(endpoint)
+                        .build(),
+                ),
+                // No region: the SDK's own resolver gives the error on the first call.
+                Err(_) => aws_sdk_sqs::Client::new(&sdk),
+            }
         })
     }
 

@@ -10,15 +10,16 @@
 //!
 //! ```text
 //! cargo build --release -p impersonate -p token-create -p conversations -p webhooks \
-//!   -p moderation-worker -p webhook-dispatcher -p balcao-bench --bins
+//!   -p moderation-worker -p webhook-dispatcher
+//! cargo build --release -p balcao-bench --bin hello_lambda --bin coldstart
 //! cargo run --release -p balcao-bench --bin coldstart [-- --runs 20] [--only token-create]
 //! ```
 //!
-//! Build the functions by package, as `cargo lambda build -p …` does: `--workspace` would unify
-//! the features of `local/` and `admin/` (SSO, credential_process) into them.
+//! Build the functions by package, as `cargo lambda build -p …` does, and apart from the
+//! benches: one build of the whole workspace would unify the features of `local/`, `admin/` and
+//! the benches (SSO, credential_process, a second TLS stack) into them.
 //!
-//! ```text
-//! ```
+//! It also reports the first DynamoDB endpoint resolution, which the first invocation pays.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -125,8 +126,59 @@ fn zip_size(bin: &Path) -> Option<u64> {
     size
 }
 
+/// In a child process (the SDK caches its partition table per process): the time of the first
+/// DynamoDB endpoint resolution, by the SDK's rules or by Lambda mode's fixed endpoint (which
+/// includes building the SDK configuration), printed in µs. The first invocation pays it.
+fn first_resolution(which: &str) {
+    use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let params = Params::builder()
+        .region("sa-east-1")
+        .build()
+        .expect("params");
+    let t = Instant::now();
+    let endpoint = rt.block_on(async {
+        if which == "fixed" {
+            let sdk = balcao::config::lambda_sdk_config().expect("AWS_REGION is set");
+            let fixed = balcao::config::FixedEndpoint::of("dynamodb", &sdk).expect("region");
+            ResolveEndpoint::resolve_endpoint(&fixed, &params).await
+        } else {
+            ResolveEndpoint::resolve_endpoint(&DefaultResolver::new(), &params).await
+        }
+    });
+    let took = t.elapsed();
+    let url = endpoint.expect("an endpoint").url().to_owned();
+    assert_eq!(url, "https://dynamodb.sa-east-1.amazonaws.com");
+    println!("{}", took.as_secs_f64() * 1e6);
+}
+
+fn resolution_median(which: &str, runs: usize) -> f64 {
+    let me = std::env::current_exe().expect("own path");
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let out = Command::new(&me)
+                .args(["--first-resolution", which])
+                .env_clear()
+                .env("AWS_REGION", "sa-east-1")
+                .output()
+                .expect("child");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("child said {out:?}"))
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--first-resolution") {
+        return first_resolution(args.get(i + 1).map_or("default", String::as_str));
+    }
     let runs: usize = args
         .iter()
         .position(|a| a == "--runs")
@@ -188,4 +240,10 @@ fn main() {
                 .unwrap_or_else(|| "-".into())
         );
     }
+    println!(
+        "first DynamoDB endpoint resolution (median of {runs} processes): SDK rules {:.0} µs, \
+         fixed endpoint with the SDK configuration {:.0} µs",
+        resolution_median("default", runs),
+        resolution_median("fixed", runs)
+    );
 }

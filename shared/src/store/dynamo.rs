@@ -161,23 +161,10 @@ impl DynamoStore {
         &self.table
     }
 
-    /// True when the table exists and accepts reads and writes.
-    pub async fn table_active(&self) -> Result<bool> {
+    /// The table's status (`ACTIVE`, `CREATING`, …), or `None` when there is no such table: one
+    /// DescribeTable call.
+    pub async fn table_status(&self) -> Result<Option<aws_sdk_dynamodb::types::TableStatus>> {
         self.count();
-        let out = self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await?;
-        Ok(out
-            .table
-            .and_then(|t| t.table_status)
-            .is_some_and(|s| s == aws_sdk_dynamodb::types::TableStatus::Active))
-    }
-
-    /// True when the table exists.
-    pub async fn table_exists(&self) -> Result<bool> {
         match self
             .client
             .describe_table()
@@ -185,15 +172,13 @@ impl DynamoStore {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let not_found = matches!(&e, SdkError::ServiceError(se) if se.err().is_resource_not_found_exception());
-                if not_found {
-                    Ok(false)
-                } else {
-                    Err(e.into())
-                }
+            Ok(out) => Ok(Some(out.table.and_then(|t| t.table_status).ok_or_else(
+                || Error::unexpected_msg("DescribeTable answered without a table status"),
+            )?)),
+            Err(SdkError::ServiceError(se)) if se.err().is_resource_not_found_exception() => {
+                Ok(None)
             }
+            Err(e) => Err(e.into()),
         }
     }
 
