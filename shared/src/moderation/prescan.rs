@@ -463,8 +463,7 @@ impl Engine {
             let past_z = lo + 0x0505_0505_0505_0505;
             let others = !(from_a & !past_z & !w) & HIGH_BITS;
             let mut len = (others.trailing_zeros() / 8) as usize;
-            // One letter (a run of them may spell a word) takes the general way.
-            if len < 2 {
+            if len == 0 {
                 return i;
             }
             if len == 8 {
@@ -475,6 +474,23 @@ impl Engine {
                 _ => {}
             }
             let [a, b, c, ..] = w.to_le_bytes();
+            if len == 1 {
+                // One letter ("e", "a", "o"), as in `plain_word_at`: a third in a row, or one
+                // that starts a listed word, takes the general way (a run may spell a word).
+                let a = a | 0x20;
+                if *singles >= 2
+                    || self.special.may_start(a, None)
+                    || blocked.is_some_and(|x| x.may_start(a, None))
+                {
+                    return i;
+                }
+                *singles += 1;
+                win.starts[*k % RING] = t0 as u32;
+                win.passed(*k, t0 + 1);
+                *k += 1;
+                i = t0 + 1;
+                continue;
+            }
             let c = (len > 2).then_some(c);
             let quick = (a ^ b) & 31 != 0
                 && c.is_none_or(|c| (c ^ b) & 31 != 0)
@@ -552,9 +568,14 @@ impl Engine {
 
     /// [`Self::cold_word`] for a word of `chars` letters, some of them accented (two bytes).
     fn cold_accented(&self, w: &[u8], chars: usize, blocked: Option<&WordSet>) -> bool {
-        let (a, wa) = self.lower_at(w, 0);
-        let (b, wb) = self.lower_at(w, wa);
-        let c = (chars > 2).then(|| self.lower_at(w, wa + wb).0);
+        // Most accented words start with three ASCII letters ("está", "você").
+        let (a, b, c) = if w.len() > 3 && w[0] < 0x80 && w[1] < 0x80 && w[2] < 0x80 {
+            (w[0] | 0x20, w[1] | 0x20, Some(w[2] | 0x20))
+        } else {
+            let (a, wa) = self.lower_at(w, 0);
+            let (b, wb) = self.lower_at(w, wa);
+            (a, b, (chars > 2).then(|| self.lower_at(w, wa + wb).0))
+        };
         let quick = a != b
             && c != Some(b)
             && !self.special.may_hold(a, b, c)
