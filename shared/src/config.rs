@@ -104,6 +104,10 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
     if let Some(url) = env("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(url);
     }
+    let flag = |name: &str| env(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    builder = builder
+        .use_fips(flag("AWS_USE_FIPS_ENDPOINT"))
+        .use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT"));
     Ok(builder.build())
 }
 
@@ -114,14 +118,15 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
 /// The SDK's default resolver evaluates the service's endpoint rules against a partition table
 /// it parses (JSON and a dozen regular expressions) the first time a client resolves an
 /// endpoint, in the cold start or the first invocation; a Lambda function knows its region and
-/// calls two services, so it states their endpoints instead. FIPS, dual-stack and the isolated
-/// partitions are reached by setting `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`,
-/// `AWS_ENDPOINT_URL_SQS`) to their endpoint.
+/// calls two services, so it states their endpoints instead. With `AWS_USE_FIPS_ENDPOINT` or
+/// `AWS_USE_DUALSTACK_ENDPOINT` set to `true` there is no stated endpoint (`None`) and the SDK's
+/// rules choose it; the isolated partitions are reached by setting `AWS_ENDPOINT_URL` (or
+/// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`).
 #[derive(Debug, Clone)]
 pub struct FixedEndpoint(String);
 
 impl FixedEndpoint {
-    pub fn of(service: &str, sdk: &aws_types::SdkConfig) -> Result<Self> {
+    pub fn of(service: &str, sdk: &aws_types::SdkConfig) -> Result<Option<Self>> {
         Self::from_env(service, sdk, |name| {
             std::env::var(name).ok().filter(|v| !v.is_empty())
         })
@@ -131,10 +136,13 @@ impl FixedEndpoint {
         service: &str,
         sdk: &aws_types::SdkConfig,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self> {
+    ) -> Result<Option<Self>> {
         let specific = format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase());
         if let Some(url) = env(&specific).or_else(|| sdk.endpoint_url().map(str::to_owned)) {
-            return Ok(Self(url));
+            return Ok(Some(Self(url)));
+        }
+        if sdk.use_fips() == Some(true) || sdk.use_dual_stack() == Some(true) {
+            return Ok(None);
         }
         let region = sdk
             .region()
@@ -147,7 +155,7 @@ impl FixedEndpoint {
         } else {
             "amazonaws.com"
         };
-        Ok(Self(format!("https://{service}.{region}.{suffix}")))
+        Ok(Some(Self(format!("https://{service}.{region}.{suffix}"))))
     }
 
     pub fn url(&self) -> &str {
@@ -185,9 +193,11 @@ impl aws_sdk_sqs::config::endpoint::ResolveEndpoint for FixedEndpoint {
 /// the ones it sends to; the SQS client is built on the first send).
 pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dyn Clock>)> {
     let sdk = lambda_sdk_config()?;
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .endpoint_resolver(FixedEndpoint::of("dynamodb", &sdk)?)
-        .build();
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(endpoint) = FixedEndpoint::of("dynamodb", &sdk)? {
+        dynamodb = dynamodb.endpoint_resolver(endpoint);
+    }
+    let dynamodb = dynamodb.build();
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::from_conf(dynamodb),
         var("BALCAO_TABLE")?,
@@ -311,8 +321,8 @@ mod tests {
             let sdk = lambda_sdk_config_from(env_of(pairs)).unwrap();
             FixedEndpoint::from_env(service, &sdk, env_of(pairs))
                 .unwrap()
-                .url()
-                .to_owned()
+                .map(|e| e.url().to_owned())
+                .unwrap_or_else(|| "(the SDK's rules)".into())
         };
         let sp = &[("AWS_REGION", "sa-east-1")];
         assert_eq!(
@@ -342,13 +352,41 @@ mod tests {
         ];
         assert_eq!(at("sqs", both), "https://sqs-fips.us-east-1.amazonaws.com");
         assert_eq!(at("dynamodb", both), "http://127.0.0.1:5000");
+        // FIPS or dual-stack: no stated endpoint, the SDK's rules (told by the config) decide.
+        let rules = "(the SDK's rules)";
+        let fips = &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+        ];
+        assert_eq!(at("dynamodb", fips), rules);
+        assert_eq!(at("sqs", fips), rules);
+        let sdk = lambda_sdk_config_from(env_of(fips)).unwrap();
+        assert_eq!(
+            (sdk.use_fips(), sdk.use_dual_stack()),
+            (Some(true), Some(false))
+        );
+        let dual = &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "TRUE"),
+        ];
+        assert_eq!(at("dynamodb", dual), rules);
+        let sdk = lambda_sdk_config_from(env_of(dual)).unwrap();
+        assert_eq!(
+            (sdk.use_fips(), sdk.use_dual_stack()),
+            (Some(false), Some(true))
+        );
+        let off = &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_USE_FIPS_ENDPOINT", "false"),
+        ];
+        assert_eq!(at("sqs", off), "https://sqs.us-east-1.amazonaws.com");
     }
 
     #[tokio::test]
     async fn the_fixed_endpoint_is_what_the_clients_resolve() {
         use aws_sdk_dynamodb::config::endpoint::{Params, ResolveEndpoint};
         let sdk = lambda_sdk_config_from(env_of(&[("AWS_REGION", "sa-east-1")])).unwrap();
-        let fixed = FixedEndpoint::of("dynamodb", &sdk).unwrap();
+        let fixed = FixedEndpoint::of("dynamodb", &sdk).unwrap().unwrap();
         let params = Params::builder().region("sa-east-1").build().unwrap();
         let ours = fixed.resolve_endpoint(&params).await.unwrap();
         // The SDK's own rules give the same URL for a commercial region.
@@ -363,7 +401,7 @@ mod tests {
             .region("sa-east-1")
             .build()
             .unwrap();
-        let sqs = FixedEndpoint::of("sqs", &sdk).unwrap();
+        let sqs = FixedEndpoint::of("sqs", &sdk).unwrap().unwrap();
         let theirs = aws_sdk_sqs::config::endpoint::ResolveEndpoint::resolve_endpoint(
             &aws_sdk_sqs::config::endpoint::DefaultResolver::new(),
             &params,

@@ -134,13 +134,14 @@ impl SqsQueue {
                 .clone()
                 .unwrap_or_else(|| aws_types::SdkConfig::builder().build());
             match crate::config::FixedEndpoint::of("sqs", &sdk) {
-                Ok(endpoint) => aws_sdk_sqs::Client::from_conf(
+                Ok(Some(endpoint)) => aws_sdk_sqs::Client::from_conf(
                     aws_sdk_sqs::config::Builder::from(&sdk)
                         .endpoint_resolver(endpoint)
                         .build(),
                 ),
-                // No region: the SDK's own resolver gives the error on the first call.
-                Err(_) => aws_sdk_sqs::Client::new(&sdk),
+                // FIPS or dual-stack asked for: the SDK's rules. No region: the SDK's resolver
+                // gives the error on the first call.
+                Ok(None) | Err(_) => aws_sdk_sqs::Client::new(&sdk),
             }
         })
     }

@@ -142,7 +142,9 @@ fn first_resolution(which: &str) {
     let endpoint = rt.block_on(async {
         if which == "fixed" {
             let sdk = balcao::config::lambda_sdk_config().expect("AWS_REGION is set");
-            let fixed = balcao::config::FixedEndpoint::of("dynamodb", &sdk).expect("region");
+            let fixed = balcao::config::FixedEndpoint::of("dynamodb", &sdk)
+                .expect("region")
+                .expect("neither FIPS nor dual-stack is set");
             ResolveEndpoint::resolve_endpoint(&fixed, &params).await
         } else {
             ResolveEndpoint::resolve_endpoint(&DefaultResolver::new(), &params).await
