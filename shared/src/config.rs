@@ -60,7 +60,12 @@ pub const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws-roots.pem");
 /// `SSL_CERT_FILE` or `SSL_CERT_DIR` says where they are (an endpoint behind a private CA).
 /// Reading the system store was most of a cold start (see the README's cold-start figures).
 pub fn lambda_sdk_config() -> Result<aws_types::SdkConfig> {
-    lambda_sdk_config_from(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    lambda_sdk_config_from(env_var)
+}
+
+/// An environment variable, when set and not empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_types::SdkConfig> {
@@ -127,9 +132,7 @@ pub struct FixedEndpoint(String);
 
 impl FixedEndpoint {
     pub fn of(service: &str, sdk: &aws_types::SdkConfig) -> Result<Option<Self>> {
-        Self::from_env(service, sdk, |name| {
-            std::env::var(name).ok().filter(|v| !v.is_empty())
-        })
+        Self::from_env(service, sdk, env_var)
     }
 
     fn from_env(
@@ -197,11 +200,11 @@ pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dy
     if let Some(endpoint) = FixedEndpoint::of("dynamodb", &sdk)? {
         dynamodb = dynamodb.endpoint_resolver(endpoint);
     }
-    let dynamodb = dynamodb.build();
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(dynamodb),
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         var("BALCAO_TABLE")?,
     );
+    let sqs_endpoint = FixedEndpoint::of("sqs", &sdk)?;
     let mut urls = HashMap::new();
     for (q, name) in [
         (QueueName::Moderation, "BALCAO_MODERATION_QUEUE_URL"),
@@ -216,7 +219,16 @@ pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dy
             urls.insert(q, url);
         }
     }
-    let queue = SqsQueue::lazy(sdk, urls);
+    let queue = SqsQueue::lazy(
+        move || {
+            let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+            if let Some(endpoint) = sqs_endpoint.clone() {
+                sqs = sqs.endpoint_resolver(endpoint);
+            }
+            aws_sdk_sqs::Client::from_conf(sqs.build())
+        },
+        urls,
+    );
     Ok((Arc::new(store), Arc::new(queue), Arc::new(SystemClock)))
 }
 

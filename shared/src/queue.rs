@@ -95,28 +95,32 @@ pub async fn send_json<T: Serialize + Sync>(q: &dyn Queue, queue: QueueName, v: 
 /// SQS: one queue URL per logical queue, from configuration.
 pub struct SqsQueue {
     client: OnceLock<aws_sdk_sqs::Client>,
-    /// What builds the client on first use, when it was not given.
-    sdk: Option<aws_types::SdkConfig>,
+    /// Builds the client on first use ([`SqsQueue::lazy`]; [`SqsQueue::new`] gives it at once).
+    build: Box<dyn Fn() -> aws_sdk_sqs::Client + Send + Sync>,
     urls: HashMap<QueueName, String>,
     calls: Arc<AtomicU64>,
 }
 
 impl SqsQueue {
     pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) -> Self {
+        let given = client.clone();
         Self {
             client: OnceLock::from(client),
-            sdk: None,
+            build: Box::new(move || given.clone()),
             urls,
             calls: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// The client is built on the first send: a function that never sends (or not on this
-    /// invocation) does not pay for it at cold start.
-    pub fn lazy(sdk: aws_types::SdkConfig, urls: HashMap<QueueName, String>) -> Self {
+    /// The client is built by `build` on the first send: a function that never sends (or not on
+    /// this invocation) does not pay for it at cold start.
+    pub fn lazy(
+        build: impl Fn() -> aws_sdk_sqs::Client + Send + Sync + 'static,
+        urls: HashMap<QueueName, String>,
+    ) -> Self {
         Self {
             client: OnceLock::new(),
-            sdk: Some(sdk),
+            build: Box::new(build),
             urls,
             calls: Arc::new(AtomicU64::new(0)),
         }
@@ -127,23 +131,7 @@ impl SqsQueue {
     }
 
     pub fn client(&self) -> &aws_sdk_sqs::Client {
-        self.client.get_or_init(|| {
-            // `new` sets the client and `lazy` the configuration, so this always has one.
-            let sdk = self
-                .sdk
-                .clone()
-                .unwrap_or_else(|| aws_types::SdkConfig::builder().build());
-            match crate::config::FixedEndpoint::of("sqs", &sdk) {
-                Ok(Some(endpoint)) => aws_sdk_sqs::Client::from_conf(
-                    aws_sdk_sqs::config::Builder::from(&sdk)
-                        .endpoint_resolver(endpoint)
-                        .build(),
-                ),
-                // FIPS or dual-stack asked for: the SDK's rules. No region: the SDK's resolver
-                // gives the error on the first call.
-                Ok(None) | Err(_) => aws_sdk_sqs::Client::new(&sdk),
-            }
-        })
+        self.client.get_or_init(&self.build)
     }
 
     /// Creates (or finds) a queue and returns its URL: used by the local stack's `--create` and
