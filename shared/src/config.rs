@@ -4,6 +4,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 use jsonwebtoken::EncodingKey;
 
 use crate::api::App;
@@ -82,10 +91,14 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
         .with_trust_store(trust)
         .build()
         .map_err(Error::unexpected)?;
-    let http = aws_smithy_http_client::Builder::new()
+    let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(tls)
         .build_https();
+    let http = NoThrowawayConnector {
+        inner: https,
+        load_system_roots: system_roots,
+    };
     let credentials = aws_credential_types::provider::SharedCredentialsProvider::new(
         aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
     );
@@ -116,78 +129,87 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
     Ok(builder.build())
 }
 
-/// The endpoint of one AWS service in Lambda mode: `AWS_ENDPOINT_URL` when set, otherwise the
-/// service's regional endpoint, `https://{service}.{region}.{suffix}` (`amazonaws.com`,
-/// `amazonaws.com.cn` in China, `amazonaws.eu` in the European Sovereign Cloud).
+/// The SDK's HTTPS client, less the TLS connector it builds and drops when a client is created.
 ///
-/// The SDK's default resolver evaluates the service's endpoint rules against a partition table
-/// it parses (JSON and a dozen regular expressions) the first time a client resolves an
-/// endpoint, in the cold start or the first invocation; a Lambda function knows its region and
-/// calls two services, so it states their endpoints instead. With `AWS_USE_FIPS_ENDPOINT` or
-/// `AWS_USE_DUALSTACK_ENDPOINT` set to `true` there is no stated endpoint (`None`) and the SDK's
-/// rules choose it; the isolated partitions are reached by setting `AWS_ENDPOINT_URL` (or
-/// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`).
-#[derive(Debug, Clone)]
-pub struct FixedEndpoint(String);
+/// The SDK's hyper client validates each new service client by building a connector (rustls
+/// configuration and root store) and dropping it, so that a system trust store is read at start
+/// rather than on the first request; the first request then builds, and caches, the connector it
+/// uses. With the roots compiled in that first one warms nothing, so this wrapper skips it unless
+/// the system's roots are in use (then it warms the SDK's cache of them). Everything else goes
+/// to the SDK's client unchanged.
+#[derive(Debug)]
+struct NoThrowawayConnector {
+    inner: SharedHttpClient,
+    load_system_roots: bool,
+}
 
-impl FixedEndpoint {
-    pub fn of(service: &str, sdk: &aws_types::SdkConfig) -> Result<Option<Self>> {
-        Self::from_env(service, sdk, env_var)
+impl HttpClient for NoThrowawayConnector {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
     }
 
-    fn from_env(
-        service: &str,
-        sdk: &aws_types::SdkConfig,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>> {
-        let specific = format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase());
-        if let Some(url) = env(&specific).or_else(|| sdk.endpoint_url().map(str::to_owned)) {
-            return Ok(Some(Self(url)));
-        }
-        if sdk.use_fips() == Some(true) || sdk.use_dual_stack() == Some(true) {
-            return Ok(None);
-        }
-        let region = sdk
-            .region()
-            .ok_or_else(|| Error::unexpected_msg("AWS_REGION is not set"))?
-            .as_ref();
-        let suffix = if region.starts_with("cn-") {
-            "amazonaws.com.cn"
-        } else if region.starts_with("eusc-") {
-            "amazonaws.eu"
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        if self.load_system_roots {
+            self.inner.validate_base_client_config(components, cfg)
         } else {
-            "amazonaws.com"
-        };
-        Ok(Some(Self(format!("https://{service}.{region}.{suffix}"))))
+            Ok(())
+        }
     }
 
-    pub fn url(&self) -> &str {
-        &self.0
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
     }
 
-    fn endpoint(&self) -> aws_sdk_dynamodb::config::endpoint::Endpoint {
-        aws_sdk_dynamodb::config::endpoint::Endpoint::builder()
-            .url(self.0.clone())
-            .build()
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
     }
 }
 
-impl aws_sdk_dynamodb::config::endpoint::ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        _: &'a aws_sdk_dynamodb::config::endpoint::Params,
-    ) -> aws_sdk_dynamodb::config::endpoint::EndpointFuture<'a> {
-        aws_sdk_dynamodb::config::endpoint::EndpointFuture::ready(Ok(self.endpoint()))
-    }
+/// `AWS_ENDPOINT_URL_{SERVICE}` (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`): one
+/// service's endpoint, over `AWS_ENDPOINT_URL` (which the SDK configuration carries). Otherwise
+/// the SDK's endpoint rules choose, from the region and `AWS_USE_FIPS_ENDPOINT` /
+/// `AWS_USE_DUALSTACK_ENDPOINT`.
+fn service_endpoint(service: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    env(&format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_ascii_uppercase()
+    ))
 }
 
-impl aws_sdk_sqs::config::endpoint::ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        _: &'a aws_sdk_sqs::config::endpoint::Params,
-    ) -> aws_sdk_sqs::config::endpoint::EndpointFuture<'a> {
-        aws_sdk_sqs::config::endpoint::EndpointFuture::ready(Ok(self.endpoint()))
+/// The DynamoDB client of Lambda mode.
+fn dynamodb_client(
+    sdk: &aws_types::SdkConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = service_endpoint("dynamodb", env) {
+        config = config.endpoint_url(url);
     }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// The SQS client of Lambda mode.
+fn sqs_client(
+    sdk: &aws_types::SdkConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::from(sdk);
+    if let Some(url) = service_endpoint("sqs", env) {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
 }
 
 /// Store, queues and clock of Lambda mode: DynamoDB table `BALCAO_TABLE`, queue URLs
@@ -196,15 +218,7 @@ impl aws_sdk_sqs::config::endpoint::ResolveEndpoint for FixedEndpoint {
 /// the ones it sends to; the SQS client is built on the first send).
 pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dyn Clock>)> {
     let sdk = lambda_sdk_config()?;
-    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
-    if let Some(endpoint) = FixedEndpoint::of("dynamodb", &sdk)? {
-        dynamodb = dynamodb.endpoint_resolver(endpoint);
-    }
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-        var("BALCAO_TABLE")?,
-    );
-    let sqs_endpoint = FixedEndpoint::of("sqs", &sdk)?;
+    let store = DynamoStore::new(dynamodb_client(&sdk, env_var), var("BALCAO_TABLE")?);
     let mut urls = HashMap::new();
     for (q, name) in [
         (QueueName::Moderation, "BALCAO_MODERATION_QUEUE_URL"),
@@ -219,16 +233,7 @@ pub async fn lambda_backend() -> Result<(Arc<DynamoStore>, Arc<SqsQueue>, Arc<dy
             urls.insert(q, url);
         }
     }
-    let queue = SqsQueue::lazy(
-        move || {
-            let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
-            if let Some(endpoint) = sqs_endpoint.clone() {
-                sqs = sqs.endpoint_resolver(endpoint);
-            }
-            aws_sdk_sqs::Client::from_conf(sqs.build())
-        },
-        urls,
-    );
+    let queue = SqsQueue::lazy(move || sqs_client(&sdk, env_var), urls);
     Ok((Arc::new(store), Arc::new(queue), Arc::new(SystemClock)))
 }
 
@@ -311,6 +316,74 @@ mod tests {
         assert!(certs.iter().all(|c| c.len() > 300));
     }
 
+    /// An HTTP client that counts the validations it is asked for (and connects nowhere).
+    #[derive(Debug, Default)]
+    struct CountingClient(std::sync::atomic::AtomicUsize);
+
+    impl HttpClient for CountingClient {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no request is made")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> std::result::Result<(), BoxError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_throwaway_connector_is_built_only_to_warm_the_system_roots() {
+        for system_roots in [false, true] {
+            let counting = Arc::new(CountingClient::default());
+            let wrapped = NoThrowawayConnector {
+                inner: SharedHttpClient::new(ArcClient(counting.clone())),
+                load_system_roots: system_roots,
+            };
+            // What building a DynamoDB client asks of its HTTP client.
+            let sdk = aws_types::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_types::region::Region::new("sa-east-1"))
+                .http_client(wrapped)
+                .build();
+            let _client = aws_sdk_dynamodb::Client::new(&sdk);
+            assert_eq!(
+                counting.0.load(std::sync::atomic::Ordering::SeqCst),
+                usize::from(system_roots),
+                "system roots: {system_roots}"
+            );
+        }
+    }
+
+    /// Shares one [`CountingClient`] between the test and the SDK.
+    #[derive(Debug)]
+    struct ArcClient(Arc<CountingClient>);
+
+    impl HttpClient for ArcClient {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            self.0.http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            components: &RuntimeComponentsBuilder,
+            cfg: &ConfigBag,
+        ) -> std::result::Result<(), BoxError> {
+            self.0.validate_base_client_config(components, cfg)
+        }
+    }
+
     #[test]
     fn lambda_config_comes_from_the_environment() {
         let sdk = lambda_sdk_config_from(env_of(&[
@@ -321,6 +394,12 @@ mod tests {
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("sa-east-1"));
         assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:4566"));
         assert!(sdk.http_client().is_some() && sdk.credentials_provider().is_some());
+        // The SDK's HTTPS client, wrapped so that no connector is built only to be dropped.
+        let http = format!("{:?}", sdk.http_client());
+        assert!(
+            http.contains("NoThrowawayConnector") && http.contains("load_system_roots: false"),
+            "{http}"
+        );
         let sdk = lambda_sdk_config_from(env_of(&[("AWS_DEFAULT_REGION", "us-east-2")])).unwrap();
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-east-2"));
         assert_eq!(sdk.endpoint_url(), None);
@@ -328,101 +407,103 @@ mod tests {
     }
 
     #[test]
-    fn each_service_is_called_at_its_regional_endpoint_unless_one_is_set() {
-        let at = |service: &str, pairs: &'static [(&'static str, &'static str)]| {
+    fn fips_and_dual_stack_reach_the_sdk_configuration() {
+        let flags = |pairs: &'static [(&'static str, &'static str)]| {
             let sdk = lambda_sdk_config_from(env_of(pairs)).unwrap();
-            FixedEndpoint::from_env(service, &sdk, env_of(pairs))
-                .unwrap()
-                .map(|e| e.url().to_owned())
-                .unwrap_or_else(|| "(the SDK's rules)".into())
+            (sdk.use_fips(), sdk.use_dual_stack())
         };
-        let sp = &[("AWS_REGION", "sa-east-1")];
+        const REGION: (&str, &str) = ("AWS_REGION", "us-east-1");
         assert_eq!(
-            at("dynamodb", sp),
-            "https://dynamodb.sa-east-1.amazonaws.com"
-        );
-        assert_eq!(at("sqs", sp), "https://sqs.sa-east-1.amazonaws.com");
-        let cn = &[("AWS_REGION", "cn-northwest-1")];
-        assert_eq!(at("sqs", cn), "https://sqs.cn-northwest-1.amazonaws.com.cn");
-        let eu = &[("AWS_REGION", "eusc-de-east-1")];
-        assert_eq!(
-            at("dynamodb", eu),
-            "https://dynamodb.eusc-de-east-1.amazonaws.eu"
-        );
-        let any = &[
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ];
-        assert_eq!(at("dynamodb", any), "http://127.0.0.1:5000");
-        let both = &[
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-            (
-                "AWS_ENDPOINT_URL_SQS",
-                "https://sqs-fips.us-east-1.amazonaws.com",
-            ),
-        ];
-        assert_eq!(at("sqs", both), "https://sqs-fips.us-east-1.amazonaws.com");
-        assert_eq!(at("dynamodb", both), "http://127.0.0.1:5000");
-        // FIPS or dual-stack: no stated endpoint, the SDK's rules (told by the config) decide.
-        let rules = "(the SDK's rules)";
-        let fips = &[
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_USE_FIPS_ENDPOINT", "true"),
-        ];
-        assert_eq!(at("dynamodb", fips), rules);
-        assert_eq!(at("sqs", fips), rules);
-        let sdk = lambda_sdk_config_from(env_of(fips)).unwrap();
-        assert_eq!(
-            (sdk.use_fips(), sdk.use_dual_stack()),
+            flags(&[REGION, ("AWS_USE_FIPS_ENDPOINT", "true")]),
             (Some(true), Some(false))
         );
-        let dual = &[
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_USE_DUALSTACK_ENDPOINT", "TRUE"),
-        ];
-        assert_eq!(at("dynamodb", dual), rules);
-        let sdk = lambda_sdk_config_from(env_of(dual)).unwrap();
         assert_eq!(
-            (sdk.use_fips(), sdk.use_dual_stack()),
+            flags(&[REGION, ("AWS_USE_DUALSTACK_ENDPOINT", "TRUE")]),
             (Some(false), Some(true))
         );
-        let off = &[
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_USE_FIPS_ENDPOINT", "false"),
-        ];
-        assert_eq!(at("sqs", off), "https://sqs.us-east-1.amazonaws.com");
+        assert_eq!(
+            flags(&[REGION, ("AWS_USE_FIPS_ENDPOINT", "false")]),
+            (Some(false), Some(false))
+        );
+    }
+
+    /// A loopback HTTP server that answers every request with a 400 the SDK does not retry and
+    /// records each request (head and body, lowercased).
+    fn recorder() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    request.push_str(&lower);
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                request.push_str(&String::from_utf8_lossy(&body).to_ascii_lowercase());
+                log.lock().unwrap().push(request);
+                let answer = r#"{"__type":"ValidationException","message":"recorded"}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        (url, seen)
     }
 
     #[tokio::test]
-    async fn the_fixed_endpoint_is_what_the_clients_resolve() {
-        use aws_sdk_dynamodb::config::endpoint::{Params, ResolveEndpoint};
-        let sdk = lambda_sdk_config_from(env_of(&[("AWS_REGION", "sa-east-1")])).unwrap();
-        let fixed = FixedEndpoint::of("dynamodb", &sdk).unwrap().unwrap();
-        let params = Params::builder().region("sa-east-1").build().unwrap();
-        let ours = fixed.resolve_endpoint(&params).await.unwrap();
-        // The SDK's own rules give the same URL for a commercial region.
-        let theirs = ResolveEndpoint::resolve_endpoint(
-            &aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
-            &params,
-        )
-        .await
-        .unwrap();
-        assert_eq!(ours.url(), theirs.url());
-        let params = aws_sdk_sqs::config::endpoint::Params::builder()
-            .region("sa-east-1")
-            .build()
-            .unwrap();
-        let sqs = FixedEndpoint::of("sqs", &sdk).unwrap().unwrap();
-        let theirs = aws_sdk_sqs::config::endpoint::ResolveEndpoint::resolve_endpoint(
-            &aws_sdk_sqs::config::endpoint::DefaultResolver::new(),
-            &params,
-        )
-        .await
-        .unwrap();
-        let ours = aws_sdk_sqs::config::endpoint::ResolveEndpoint::resolve_endpoint(&sqs, &params)
+    async fn a_service_endpoint_overrides_the_common_one_for_its_client_only() {
+        let (common, at_common) = recorder();
+        let (dynamodb, at_dynamodb) = recorder();
+        let env = move |name: &str| match name {
+            "AWS_REGION" => Some("sa-east-1".to_owned()),
+            "AWS_ENDPOINT_URL" => Some(common.clone()),
+            "AWS_ENDPOINT_URL_DYNAMODB" => Some(dynamodb.clone()),
+            _ => None,
+        };
+        let sdk = lambda_sdk_config_from(&env)
+            .unwrap()
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        "AKIDTEST", "secret", None, None, "test",
+                    ),
+                ),
+            )
+            .build();
+        // Both calls fail (the recorder answers 400); what matters is where they went.
+        assert!(dynamodb_client(&sdk, &env)
+            .list_tables()
+            .send()
             .await
-            .unwrap();
-        assert_eq!(ours.url(), theirs.url());
+            .is_err());
+        assert!(sqs_client(&sdk, &env).list_queues().send().await.is_err());
+        let at_dynamodb = at_dynamodb.lock().unwrap().clone();
+        let at_common = at_common.lock().unwrap().clone();
+        assert_eq!(at_dynamodb.len(), 1, "{at_dynamodb:?}");
+        assert!(
+            at_dynamodb[0].contains("dynamodb_20120810.listtables"),
+            "{at_dynamodb:?}"
+        );
+        assert_eq!(at_common.len(), 1, "{at_common:?}");
+        assert!(at_common[0].contains("listqueues"), "{at_common:?}");
     }
 }
