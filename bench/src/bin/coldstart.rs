@@ -6,12 +6,16 @@
 //!   with the configuration Lambda mode reads (no AWS call is made before the first poll);
 //! - size: the release binary, and the zip a deployment uploads (`bootstrap` in a zip).
 //!
+//! A second reference, `hello_dynamodb`, is the hello-world plus an `aws-sdk-dynamodb` client
+//! built at init with an HTTP client that links no network stack: the least any function of this
+//! stack can do before its first poll. Each function is reported against both.
+//!
 //! Run it after a release build:
 //!
 //! ```text
 //! cargo build --release -p impersonate -p token-create -p conversations -p webhooks \
 //!   -p moderation-worker -p webhook-dispatcher
-//! cargo build --release -p balcao-bench --bin hello_lambda --bin coldstart
+//! cargo build --release -p balcao-bench --bin hello_lambda --bin hello_dynamodb --bin coldstart
 //! cargo run --release -p balcao-bench --bin coldstart [-- --runs 20] [--only token-create]
 //! ```
 //!
@@ -32,6 +36,7 @@ use std::time::{Duration, Instant};
 
 const FUNCTIONS: &[&str] = &[
     "hello_lambda",
+    "hello_dynamodb",
     "token-create",
     "conversations",
     "impersonate",
@@ -200,7 +205,7 @@ fn main() {
         .iter()
         .copied()
         .filter(|name| {
-            *name == "hello_lambda" || only.as_ref().is_none_or(|o| o.iter().any(|x| x == name))
+            name.starts_with("hello_") || only.as_ref().is_none_or(|o| o.iter().any(|x| x == name))
         })
         .collect();
     let bins: Vec<PathBuf> = names.iter().map(|n| release_dir().join(n)).collect();
@@ -231,15 +236,23 @@ fn main() {
         ));
     }
     let base = rows[0].1;
+    // The floor: hello-world plus a DynamoDB client, which every function builds at init.
+    let floor = rows
+        .iter()
+        .find(|r| *r.0 == "hello_dynamodb")
+        .map_or(base, |r| r.1);
     println!(
         "cold start to first runtime-API poll (median of {runs}, release build, this machine)"
     );
-    println!("| binary | init p50 | init p90 | vs hello-world | binary | zip |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| binary | init p50 | init p90 | vs hello-world | vs hello + DynamoDB client | binary | zip |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (name, p50, p90, size, zip) in rows {
         println!(
-            "| {name} | {p50:.2} ms | {p90:.2} ms | {:.2}× | {:.1} MB | {} |",
+            "| {name} | {p50:.2} ms | {p90:.2} ms | {:.2}× | {:.2}× | {:.1} MB | {} |",
             p50 / base,
+            p50 / floor,
             size as f64 / 1e6,
             zip.map(|z| format!("{:.1} MB", z as f64 / 1e6))
                 .unwrap_or_else(|| "-".into())
