@@ -430,22 +430,6 @@ impl WordSet {
         self.words.contains(w)
     }
 
-    /// Could a word of lowercase letters, whose first letters `a`, `b`, `c` (`None` for a
-    /// two-letter word) repeat none, be in the set or be the plural of a word in it?
-    /// Letters may be in either case.
-    #[inline(always)]
-    fn may_hold(&self, a: u8, b: u8, c: Option<u8>) -> bool {
-        match c {
-            None => self.short[(a & 31) as usize] & (1 << (b & 31)) != 0,
-            Some(c) => {
-                let k = head(a, b, c);
-                self.heads
-                    .get(k / 64)
-                    .is_some_and(|w| w & (1 << (k % 64)) != 0)
-            }
-        }
-    }
-
     /// Could a word starting with `first` then `second` (collapsed) be in the set?
     fn may_start(&self, first: u8, second: Option<u8>) -> bool {
         if !first.is_ascii_lowercase() {
@@ -466,6 +450,62 @@ impl WordSet {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
+}
+
+/// The first-letters filter of the prescan, for several word sets at once (the engine's
+/// keywords, number words and offensive words, and an account's blocked words), so that one
+/// lookup answers for all of them.
+#[derive(Clone)]
+pub(crate) struct Quick {
+    short: [u32; 32],
+    heads: [u64; 32 * 32 * 32 / 64],
+}
+
+impl Quick {
+    fn of(sets: &[&WordSet]) -> Quick {
+        let mut q = Quick {
+            short: [0; 32],
+            heads: [0; 32 * 32 * 32 / 64],
+        };
+        for set in sets {
+            for (mine, theirs) in q.short.iter_mut().zip(&set.short) {
+                *mine |= theirs;
+            }
+            for (mine, theirs) in q.heads.iter_mut().zip(&set.heads) {
+                *mine |= theirs;
+            }
+        }
+        q
+    }
+
+    /// Could a word of lowercase letters, whose first letters `a`, `b`, `c` (`None` for a
+    /// two-letter word) repeat none, be in one of the sets or be the plural of a word in one?
+    /// Letters may be in either case.
+    #[inline(always)]
+    pub(crate) fn may_hold(&self, a: u8, b: u8, c: Option<u8>) -> bool {
+        match c {
+            None => self.short[(a & 31) as usize] & (1 << (b & 31)) != 0,
+            Some(c) => {
+                let k = head(a, b, c);
+                self.heads[k / 64] & (1 << (k % 64)) != 0
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Quick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let heads: u32 = self.heads.iter().map(|w| w.count_ones()).sum();
+        write!(f, "Quick {{ {heads} three-letter heads }}")
+    }
+}
+
+/// What the prescan checks words against: the account's blocked words (if any), and the
+/// first-letters filter of those and the engine's lists together.
+#[derive(Clone, Copy)]
+pub(crate) struct Lists<'a> {
+    pub blocked: Option<&'a WordSet>,
+    pub quick: &'a Quick,
 }
 
 /// A hash of a word's letters, lowercase, with runs of one letter counted once; never 0.
@@ -535,7 +575,10 @@ fn collapse(w: &[u8]) -> Vec<u8> {
 /// What an account adds to the rules.
 #[derive(Debug, Clone, Default)]
 pub struct AccountRules {
-    pub blocked: WordSet,
+    blocked: WordSet,
+    /// [`Quick`] of the engine's lists and `blocked`, built on the account's first message.
+    /// Every engine holds the same lists ([`Engine::new`] takes none), so it serves any engine.
+    quick: std::sync::OnceLock<Box<Quick>>,
     /// Lowercase domains; a link to one of them or to a subdomain passes.
     pub allowed_domains: Vec<Vec<u8>>,
 }
@@ -544,6 +587,7 @@ impl AccountRules {
     pub fn new(blocked_words: &[String], allowed_domains: &[String]) -> AccountRules {
         AccountRules {
             blocked: WordSet::new(blocked_words.iter().map(String::as_str)),
+            quick: std::sync::OnceLock::new(),
             allowed_domains: allowed_domains
                 .iter()
                 .map(|d| {
@@ -571,6 +615,8 @@ pub struct Engine {
     offensive: WordSet,
     /// Offensive words, keywords and number words together: what makes a word worth a look.
     special: WordSet,
+    /// The first-letters filter of `special` (see [`Quick`]).
+    quick: Box<Quick>,
     /// First-two-letter pairs that start a keyword, a number word or an offensive word.
     interesting: [u32; 26],
     code_words: FastSet<&'static [u8]>,
@@ -627,6 +673,7 @@ impl Engine {
             ),
         );
         Engine {
+            quick: Box::new(Quick::of(&[&special])),
             special,
             interesting,
             offensive,
@@ -658,8 +705,14 @@ impl Engine {
         s: &mut Scratch,
     ) -> Findings {
         let blocked = account.map(|a| &a.blocked).filter(|b| !b.is_empty());
+        let quick = match (account, blocked) {
+            (Some(a), Some(b)) => &**a
+                .quick
+                .get_or_init(|| Box::new(Quick::of(&[&self.special, b]))),
+            _ => &*self.quick,
+        };
         let mut pre = std::mem::take(&mut s.pre);
-        self.prescan(text, blocked, &mut pre);
+        self.prescan(text, Lists { blocked, quick }, &mut pre);
         let mut f = Findings::default();
         let mut pix_word = false;
         for &(a, b) in &pre.windows {

@@ -15,7 +15,7 @@
 //! nothing to find. The result equals the rules run on the whole message; a differential test
 //! holds that over the corpora and generated messages.
 
-use super::{leet_byte, push_collapsed, word_hash, Engine, WordSet};
+use super::{leet_byte, push_collapsed, word_hash, Engine, Lists, WordSet};
 
 /// Tokens of context kept on each side of a hot token.
 pub(crate) const MARGIN: usize = 3;
@@ -195,7 +195,7 @@ impl Windows<'_> {
 
 impl Engine {
     /// Fills `p.windows` with the byte ranges the rules must read (empty: nothing to find).
-    pub(crate) fn prescan(&self, input: &str, blocked: Option<&WordSet>, p: &mut Prescan) {
+    pub(crate) fn prescan(&self, input: &str, l: Lists<'_>, p: &mut Prescan) {
         let bytes = input.as_bytes();
         let n = bytes.len();
         let Prescan {
@@ -293,30 +293,22 @@ impl Engine {
                 mask |= 1 << c;
                 i += 1;
             }
-            let tok =
-                if mask == 1 && c3s == 0 && i - t0 >= 2 && self.cold_word(&bytes[t0..i], blocked) {
-                    COLD
-                } else if mask == 1 && i - t0 == 1 {
-                    // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
-                    let a = bytes[t0] | 0x20;
-                    Tok {
-                        hot: self.special.may_start(a, None)
-                            || blocked.is_some_and(|w| w.may_start(a, None)),
-                        single: true,
-                        ..COLD
-                    }
-                } else {
-                    let chars = i - t0 - c3s;
-                    let bufs = (&mut *word, &mut *collapsed);
-                    self.token(
-                        &bytes[t0..i],
-                        mask & 1 != 0,
-                        mask & 2 != 0,
-                        chars,
-                        blocked,
-                        bufs,
-                    )
-                };
+            let tok = if mask == 1 && c3s == 0 && i - t0 >= 2 && self.cold_word(&bytes[t0..i], l) {
+                COLD
+            } else if mask == 1 && i - t0 == 1 {
+                // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
+                let a = bytes[t0] | 0x20;
+                Tok {
+                    hot: self.special.may_start(a, None)
+                        || l.blocked.is_some_and(|w| w.may_start(a, None)),
+                    single: true,
+                    ..COLD
+                }
+            } else {
+                let chars = i - t0 - c3s;
+                let bufs = (&mut *word, &mut *collapsed);
+                self.token(&bytes[t0..i], mask & 1 != 0, mask & 2 != 0, chars, l, bufs)
+            };
             if tok.hot {
                 win.hot(k, k, win.lo_byte(k));
             }
@@ -372,7 +364,7 @@ impl Engine {
             // it changes is the token count, the run of one-letter words and the end of an open
             // window (after a number, the first one also ends the run of numbers). Anything
             // else goes back to the loop above.
-            while let Some((t0, e)) = self.next_plain_word(bytes, i, blocked, &mut singles) {
+            while let Some((t0, e)) = self.next_plain_word(bytes, i, l, &mut singles) {
                 if let Some(c) = chain.take() {
                     if c.hot || c.digits >= 8 {
                         win.hot(c.start, k - 1, c.lo_byte);
@@ -383,7 +375,7 @@ impl Engine {
                 win.starts[k % RING] = t0 as u32;
                 win.passed(k, e);
                 k += 1;
-                i = self.short_plain_words(bytes, e, blocked, &mut win, &mut k, &mut singles);
+                i = self.short_plain_words(bytes, e, l, &mut win, &mut k, &mut singles);
             }
         }
         if let Some(c) = chain.take() {
@@ -405,13 +397,13 @@ impl Engine {
         &self,
         bytes: &[u8],
         i: usize,
-        blocked: Option<&WordSet>,
+        l: Lists<'_>,
         singles: &mut usize,
     ) -> Option<(usize, usize)> {
         // Nearly always one space.
         if bytes.get(i) == Some(&b' ') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
         {
-            return self.plain_word_at(bytes, i + 1, blocked, singles);
+            return self.plain_word_at(bytes, i + 1, l, singles);
         }
         let mut j = i;
         let (mut dot, mut tight) = (false, false);
@@ -430,7 +422,7 @@ impl Engine {
         if len == 0 || ((dot || tight) && len == 1) || (dot && CLASS[bytes[i] as usize] == SPACE) {
             return None;
         }
-        self.plain_word_at(bytes, j, blocked, singles)
+        self.plain_word_at(bytes, j, l, singles)
     }
 
     /// The plainest case of [`Self::next_plain_word`], many words in a row: after a word ending
@@ -442,7 +434,7 @@ impl Engine {
         &self,
         bytes: &[u8],
         mut i: usize,
-        blocked: Option<&WordSet>,
+        l: Lists<'_>,
         win: &mut Windows<'_>,
         k: &mut usize,
         singles: &mut usize,
@@ -480,7 +472,7 @@ impl Engine {
                 let a = a | 0x20;
                 if *singles >= 2
                     || self.special.may_start(a, None)
-                    || blocked.is_some_and(|x| x.may_start(a, None))
+                    || l.blocked.is_some_and(|x| x.may_start(a, None))
                 {
                     return i;
                 }
@@ -494,9 +486,9 @@ impl Engine {
             let c = (len > 2).then_some(c);
             let quick = (a ^ b) & 31 != 0
                 && c.is_none_or(|c| (c ^ b) & 31 != 0)
-                && !self.special.may_hold(a, b, c)
-                && blocked.is_none_or(|x| !x.may_hold(a, b, c));
-            if !quick && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), blocked)
+                && !l.quick.may_hold(a, b, c);
+            if !quick
+                && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), l.blocked)
             {
                 return i;
             }
@@ -514,7 +506,7 @@ impl Engine {
         &self,
         bytes: &[u8],
         t0: usize,
-        blocked: Option<&WordSet>,
+        l: Lists<'_>,
         singles: &mut usize,
     ) -> Option<(usize, usize)> {
         let n = bytes.len();
@@ -532,7 +524,7 @@ impl Engine {
             let (a, _) = self.lower_at(w, 0);
             if *singles >= 2
                 || self.special.may_start(a, None)
-                || blocked.is_some_and(|x| x.may_start(a, None))
+                || l.blocked.is_some_and(|x| x.may_start(a, None))
             {
                 return None;
             }
@@ -540,9 +532,9 @@ impl Engine {
             return Some((t0, e));
         }
         let cold = if c3s == 0 {
-            self.cold_word(w, blocked)
+            self.cold_word(w, l)
         } else {
-            self.cold_accented(w, e - t0 - c3s, blocked)
+            self.cold_accented(w, e - t0 - c3s, l)
         };
         if !cold {
             return None;
@@ -555,19 +547,17 @@ impl Engine {
     /// keyword or number word (nor a plural of one), of the engine or the account. Most words
     /// are out on their first three letters; the rest by a hash of the whole word.
     #[inline(always)]
-    fn cold_word(&self, w: &[u8], blocked: Option<&WordSet>) -> bool {
+    fn cold_word(&self, w: &[u8], l: Lists<'_>) -> bool {
         // Letters compared as `b & 31`: the same letter in either case.
         let (a, b) = (w[0], w[1]);
         let c = w.get(2).copied();
-        let quick = (a ^ b) & 31 != 0
-            && c.is_none_or(|c| (c ^ b) & 31 != 0)
-            && !self.special.may_hold(a, b, c)
-            && blocked.is_none_or(|x| !x.may_hold(a, b, c));
-        quick || self.cold_by_hash(word_hash(w.iter().copied()), blocked)
+        let quick =
+            (a ^ b) & 31 != 0 && c.is_none_or(|c| (c ^ b) & 31 != 0) && !l.quick.may_hold(a, b, c);
+        quick || self.cold_by_hash(word_hash(w.iter().copied()), l.blocked)
     }
 
     /// [`Self::cold_word`] for a word of `chars` letters, some of them accented (two bytes).
-    fn cold_accented(&self, w: &[u8], chars: usize, blocked: Option<&WordSet>) -> bool {
+    fn cold_accented(&self, w: &[u8], chars: usize, l: Lists<'_>) -> bool {
         // Most accented words start with three ASCII letters ("está", "você").
         let (a, b, c) = if w.len() > 3 && w[0] < 0x80 && w[1] < 0x80 && w[2] < 0x80 {
             (w[0] | 0x20, w[1] | 0x20, Some(w[2] | 0x20))
@@ -576,10 +566,7 @@ impl Engine {
             let (b, wb) = self.lower_at(w, wa);
             (a, b, (chars > 2).then(|| self.lower_at(w, wa + wb).0))
         };
-        let quick = a != b
-            && c != Some(b)
-            && !self.special.may_hold(a, b, c)
-            && blocked.is_none_or(|x| !x.may_hold(a, b, c));
+        let quick = a != b && c != Some(b) && !l.quick.may_hold(a, b, c);
         quick || {
             let mut j = 0;
             let letters = std::iter::from_fn(|| {
@@ -589,7 +576,7 @@ impl Engine {
                     l
                 })
             });
-            self.cold_by_hash(word_hash(letters), blocked)
+            self.cold_by_hash(word_hash(letters), l.blocked)
         }
     }
 
@@ -616,7 +603,7 @@ impl Engine {
         letters: bool,
         digits: bool,
         chars: usize,
-        blocked: Option<&WordSet>,
+        l: Lists<'_>,
         (word, collapsed): (&mut Vec<u8>, &mut Vec<u8>),
     ) -> Tok {
         let single = chars == 1;
@@ -629,7 +616,7 @@ impl Engine {
                 ..COLD
             };
         }
-        if !digits && !single && self.cold_accented(raw, chars, blocked) {
+        if !digits && !single && self.cold_accented(raw, chars, l) {
             return COLD;
         }
         // The full check: the word as the rules will read it.
@@ -661,7 +648,7 @@ impl Engine {
             }
             if let Some(d) = super::words::number_word(w) {
                 return Tok {
-                    hot: self.offensive_token(w, false, blocked, collapsed),
+                    hot: self.offensive_token(w, false, l.blocked, collapsed),
                     single,
                     digits: Some(d.len()),
                     ..COLD
@@ -670,7 +657,7 @@ impl Engine {
         }
         // A 14-character code may be an alphanumeric CNPJ.
         Tok {
-            hot: (digits && chars == 14) || self.offensive_token(w, digits, blocked, collapsed),
+            hot: (digits && chars == 14) || self.offensive_token(w, digits, l.blocked, collapsed),
             single,
             ..COLD
         }
