@@ -405,10 +405,19 @@ impl Engine {
         singles: &mut usize,
     ) -> Option<(usize, usize)> {
         // Nearly always one space.
-        if bytes.get(i) == Some(&b' ') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+        let t0 = if bytes.get(i) == Some(&b' ')
+            && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
         {
-            return self.plain_word_at(bytes, i + 1, l, singles);
-        }
+            i + 1
+        } else {
+            self.plain_separator(bytes, i)?
+        };
+        self.plain_word_at(bytes, t0, l, singles)
+    }
+
+    /// Where the word after a plain separator starting at `i` starts (see [`Self::next_plain_word`]).
+    #[inline(always)]
+    fn plain_separator(&self, bytes: &[u8], i: usize) -> Option<usize> {
         let mut j = i;
         let (mut dot, mut tight) = (false, false);
         loop {
@@ -426,7 +435,7 @@ impl Engine {
         if len == 0 || ((dot || tight) && len == 1) || (dot && CLASS[bytes[i] as usize] == SPACE) {
             return None;
         }
-        self.plain_word_at(bytes, j, l, singles)
+        Some(j)
     }
 
     /// The plainest case of [`Self::next_plain_word`], many words in a row: after a word ending
