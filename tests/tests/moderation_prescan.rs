@@ -178,6 +178,13 @@ fn generated_messages() {
         "idiôta",
         "merdaaa",
         "idiotas",
+        // Repeated first letters: the three-letter filter must not clear them.
+        "pporra",
+        "Mmerda",
+        "arrooba",
+        "ccu",
+        "uum",
+        "ddois",
         "c",
         "u",
         "p",

@@ -455,41 +455,67 @@ impl WordSet {
 /// The first-letters filter of the prescan, for several word sets at once (the engine's
 /// keywords, number words and offensive words, and an account's blocked words), so that one
 /// lookup answers for all of them.
+///
+/// One bit per `(a, b, c)`, letters as `b & 31` (case folds itself away), `c = 0` for a word of
+/// two letters. Words are listed with repeated letters collapsed ("porra" as "pora"), and a
+/// word's first three letters are its collapsed ones only when none repeats; so the bits of
+/// repeating letters are set conservatively: `(x, x, _)` when some listed word starts with
+/// `x`, `(x, y, y)` when one starts with `x` then `y`. A clear bit means no listed word (nor
+/// its plural) can be this word; a set bit means the whole word must be checked.
 #[derive(Clone)]
 pub(crate) struct Quick {
-    short: [u32; 32],
     heads: [u64; 32 * 32 * 32 / 64],
 }
 
 impl Quick {
     fn of(sets: &[&WordSet]) -> Quick {
         let mut q = Quick {
-            short: [0; 32],
             heads: [0; 32 * 32 * 32 / 64],
         };
+        let mut set_bit = |k: usize| q.heads[k / 64] |= 1 << (k % 64);
+        let mut pairs = [0u32; 26];
         for set in sets {
-            for (mine, theirs) in q.short.iter_mut().zip(&set.short) {
-                *mine |= theirs;
+            for (i, row) in set.pairs.iter().enumerate() {
+                pairs[i] |= row;
             }
-            for (mine, theirs) in q.heads.iter_mut().zip(&set.heads) {
-                *mine |= theirs;
+            for (a, row) in set.short.iter().enumerate() {
+                for b in 0..32 {
+                    if row & (1 << b) != 0 {
+                        set_bit(head(a as u8, b, 0));
+                    }
+                }
+            }
+            for (i, &bits) in set.heads.iter().enumerate() {
+                for j in 0..64 {
+                    if bits & (1 << j) != 0 {
+                        set_bit(i * 64 + j);
+                    }
+                }
+            }
+        }
+        for (i, &row) in pairs.iter().enumerate() {
+            let x = b'a' + i as u8;
+            if row == 0 {
+                continue;
+            }
+            for c in 0..32 {
+                set_bit(head(x, x, c));
+            }
+            for (j, y) in (b'a'..=b'z').enumerate() {
+                if row & (1 << j) != 0 {
+                    set_bit(head(x, y, y));
+                }
             }
         }
         q
     }
 
-    /// Could a word of lowercase letters, whose first letters `a`, `b`, `c` (`None` for a
-    /// two-letter word) repeat none, be in one of the sets or be the plural of a word in one?
-    /// Letters may be in either case.
+    /// Could a word of letters whose first three are `a`, `b`, `c` (`c = 0` for a word of two
+    /// letters) be in one of the sets, or be the plural of a word in one? Either case.
     #[inline(always)]
-    pub(crate) fn may_hold(&self, a: u8, b: u8, c: Option<u8>) -> bool {
-        match c {
-            None => self.short[(a & 31) as usize] & (1 << (b & 31)) != 0,
-            Some(c) => {
-                let k = head(a, b, c);
-                self.heads[k / 64] & (1 << (k % 64)) != 0
-            }
-        }
+    pub(crate) fn may_hold(&self, a: u8, b: u8, c: u8) -> bool {
+        let k = head(a, b, c);
+        self.heads[k / 64] & (1 << (k % 64)) != 0
     }
 }
 

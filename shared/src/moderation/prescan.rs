@@ -496,11 +496,8 @@ impl Engine {
                 i = t0 + 1;
                 continue;
             }
-            let c = (len > 2).then_some(c);
-            let quick = (a ^ b) & 31 != 0
-                && c.is_none_or(|c| (c ^ b) & 31 != 0)
-                && !l.quick.may_hold(a, b, c);
-            if !quick
+            let c = if len > 2 { c } else { 0 };
+            if l.quick.may_hold(a, b, c)
                 && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), l.blocked)
             {
                 return i;
@@ -562,25 +559,27 @@ impl Engine {
     #[inline(always)]
     fn cold_word(&self, w: &[u8], l: Lists<'_>) -> bool {
         // Letters compared as `b & 31`: the same letter in either case.
-        let (a, b) = (w[0], w[1]);
-        let c = w.get(2).copied();
-        let quick =
-            (a ^ b) & 31 != 0 && c.is_none_or(|c| (c ^ b) & 31 != 0) && !l.quick.may_hold(a, b, c);
-        quick || self.cold_by_hash(word_hash(w.iter().copied()), l.blocked)
+        let c = w.get(2).copied().unwrap_or(0);
+        !l.quick.may_hold(w[0], w[1], c)
+            || self.cold_by_hash(word_hash(w.iter().copied()), l.blocked)
     }
 
     /// [`Self::cold_word`] for a word of `chars` letters, some of them accented (two bytes).
     fn cold_accented(&self, w: &[u8], chars: usize, l: Lists<'_>) -> bool {
         // Most accented words start with three ASCII letters ("está", "você").
         let (a, b, c) = if w.len() > 3 && w[0] < 0x80 && w[1] < 0x80 && w[2] < 0x80 {
-            (w[0] | 0x20, w[1] | 0x20, Some(w[2] | 0x20))
+            (w[0], w[1], w[2])
         } else {
             let (a, wa) = self.lower_at(w, 0);
             let (b, wb) = self.lower_at(w, wa);
-            (a, b, (chars > 2).then(|| self.lower_at(w, wa + wb).0))
+            let c = if chars > 2 {
+                self.lower_at(w, wa + wb).0
+            } else {
+                0
+            };
+            (a, b, c)
         };
-        let quick = a != b && c != Some(b) && !l.quick.may_hold(a, b, c);
-        quick || {
+        !l.quick.may_hold(a, b, c) || {
             let mut j = 0;
             let letters = std::iter::from_fn(|| {
                 (j < w.len()).then(|| {
