@@ -461,7 +461,8 @@ impl WordSet {
 /// word's first three letters are its collapsed ones only when none repeats; so the bits of
 /// repeating letters are set conservatively: `(x, x, _)` when some listed word starts with
 /// `x`, `(x, y, y)` when one starts with `x` then `y`. A clear bit means no listed word (nor
-/// its plural) can be this word; a set bit means the whole word must be checked.
+/// its plural) can be this word; a set bit means the whole word must be checked. `(x, 0, 0)`
+/// is set when `x` alone is a listed word.
 #[derive(Clone)]
 pub(crate) struct Quick {
     heads: [u64; 32 * 32 * 32 / 64],
@@ -501,6 +502,9 @@ impl Quick {
             for c in 0..32 {
                 set_bit(head(x, x, c));
             }
+            if row & (1 << 26) != 0 {
+                set_bit(head(x, 0, 0));
+            }
             for (j, y) in (b'a'..=b'z').enumerate() {
                 if row & (1 << j) != 0 {
                     set_bit(head(x, y, y));
@@ -514,6 +518,7 @@ impl Quick {
     /// letters) be in one of the sets, or be the plural of a word in one? Either case.
     #[inline(always)]
     pub(crate) fn may_hold(&self, a: u8, b: u8, c: u8) -> bool {
+        debug_assert!(b != 0 || c == 0);
         let k = head(a, b, c);
         self.heads[k / 64] & (1 << (k % 64)) != 0
     }

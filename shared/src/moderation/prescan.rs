@@ -303,8 +303,7 @@ impl Engine {
                 // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
                 let a = bytes[t0] | 0x20;
                 Tok {
-                    hot: self.special.may_start(a, None)
-                        || l.blocked.is_some_and(|w| w.may_start(a, None)),
+                    hot: l.quick.may_hold(a, 0, 0),
                     single: true,
                     ..COLD
                 }
@@ -483,10 +482,7 @@ impl Engine {
                 // One letter ("e", "a", "o"), as in `plain_word_at`: a third in a row, or one
                 // that starts a listed word, takes the general way (a run may spell a word).
                 let a = a | 0x20;
-                if *singles >= 2
-                    || self.special.may_start(a, None)
-                    || l.blocked.is_some_and(|x| x.may_start(a, None))
-                {
+                if *singles >= 2 || l.quick.may_hold(a, 0, 0) {
                     return i;
                 }
                 *singles += 1;
@@ -532,10 +528,7 @@ impl Engine {
         let w = &bytes[t0..e];
         if e - t0 - c3s == 1 {
             let (a, _) = self.lower_at(w, 0);
-            if *singles >= 2
-                || self.special.may_start(a, None)
-                || l.blocked.is_some_and(|x| x.may_start(a, None))
-            {
+            if *singles >= 2 || l.quick.may_hold(a, 0, 0) {
                 return None;
             }
             *singles += 1;
