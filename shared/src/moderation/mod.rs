@@ -473,24 +473,23 @@ impl Quick {
         let mut q = Quick {
             heads: [0; 32 * 32 * 32 / 64],
         };
+        for set in sets {
+            // The same index as `WordSet::heads`.
+            for (mine, theirs) in q.heads.iter_mut().zip(&set.heads) {
+                *mine |= theirs;
+            }
+        }
         let mut set_bit = |k: usize| q.heads[k / 64] |= 1 << (k % 64);
         let mut pairs = [0u32; 26];
         for set in sets {
             for (i, row) in set.pairs.iter().enumerate() {
                 pairs[i] |= row;
             }
-            for (a, row) in set.short.iter().enumerate() {
-                for b in 0..32 {
-                    if row & (1 << b) != 0 {
-                        set_bit(head(a as u8, b, 0));
-                    }
-                }
-            }
-            for (i, &bits) in set.heads.iter().enumerate() {
-                for j in 0..64 {
-                    if bits & (1 << j) != 0 {
-                        set_bit(i * 64 + j);
-                    }
+            for (a, &row) in set.short.iter().enumerate() {
+                let mut bits = row;
+                while bits != 0 {
+                    set_bit(head(a as u8, bits.trailing_zeros() as u8, 0));
+                    bits &= bits - 1;
                 }
             }
         }
