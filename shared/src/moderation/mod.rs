@@ -463,23 +463,25 @@ impl WordSet {
 /// `x`, `(x, y, y)` when one starts with `x` then `y`. A clear bit means no listed word (nor
 /// its plural) can be this word; a set bit means the whole word must be checked. `(x, 0, 0)`
 /// is set when `x` alone is a listed word.
+///
+/// Stored as one `u32` of `c` bits per `(a, b)`, at `(b & 31) << 8 | (a & 31)`: the row of a
+/// word whose first two letters are the low bytes of a little-endian `u64` is at that `u64`
+/// masked with `0x1F1F` (32 KB, of which the rows of letters, ~3 KB, are ever read).
 #[derive(Clone)]
 pub(crate) struct Quick {
-    heads: [u64; 32 * 32 * 32 / 64],
+    rows: [u32; 0x2000],
 }
 
 impl Quick {
     fn of(sets: &[&WordSet]) -> Quick {
-        let mut q = Quick {
-            heads: [0; 32 * 32 * 32 / 64],
-        };
+        let mut heads = [0u64; 32 * 32 * 32 / 64];
         for set in sets {
             // The same index as `WordSet::heads`.
-            for (mine, theirs) in q.heads.iter_mut().zip(&set.heads) {
+            for (mine, theirs) in heads.iter_mut().zip(&set.heads) {
                 *mine |= theirs;
             }
         }
-        let mut set_bit = |k: usize| q.heads[k / 64] |= 1 << (k % 64);
+        let mut set_bit = |k: usize| heads[k / 64] |= 1 << (k % 64);
         let mut pairs = [0u32; 26];
         for set in sets {
             for (i, row) in set.pairs.iter().enumerate() {
@@ -510,6 +512,15 @@ impl Quick {
                 }
             }
         }
+        let mut q = Quick { rows: [0; 0x2000] };
+        for (i, &word) in heads.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let k = i * 64 + bits.trailing_zeros() as usize;
+                q.rows[((k >> 5) & 31) << 8 | k >> 10] |= 1 << (k & 31);
+                bits &= bits - 1;
+            }
+        }
         q
     }
 
@@ -518,14 +529,19 @@ impl Quick {
     #[inline(always)]
     pub(crate) fn may_hold(&self, a: u8, b: u8, c: u8) -> bool {
         debug_assert!(b != 0 || c == 0);
-        let k = head(a, b, c);
-        self.heads[k / 64] & (1 << (k % 64)) != 0
+        self.may_hold_packed(u64::from(a) | u64::from(b) << 8, c)
+    }
+
+    /// [`Self::may_hold`] of the word whose first two letters are the low bytes of `w`.
+    #[inline(always)]
+    pub(crate) fn may_hold_packed(&self, w: u64, c: u8) -> bool {
+        self.rows[(w & 0x1F1F) as usize] & (1 << (c & 31)) != 0
     }
 }
 
 impl std::fmt::Debug for Quick {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let heads: u32 = self.heads.iter().map(|w| w.count_ones()).sum();
+        let heads: u32 = self.rows.iter().map(|w| w.count_ones()).sum();
         write!(f, "Quick {{ {heads} three-letter heads }}")
     }
 }

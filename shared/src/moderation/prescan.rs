@@ -477,7 +477,7 @@ impl Engine {
                 Some(b) if b.is_ascii_digit() || *b >= 0x80 => return i,
                 _ => {}
             }
-            let [a, b, c, ..] = w.to_le_bytes();
+            let [a, _, c, ..] = w.to_le_bytes();
             if len == 1 {
                 // One letter ("e", "a", "o"), as in `plain_word_at`: a third in a row, or one
                 // that starts a listed word, takes the general way (a run may spell a word).
@@ -493,7 +493,7 @@ impl Engine {
                 continue;
             }
             let c = if len > 2 { c } else { 0 };
-            if l.quick.may_hold(a, b, c)
+            if l.quick.may_hold_packed(w, c)
                 && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), l.blocked)
             {
                 return i;
