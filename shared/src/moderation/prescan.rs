@@ -470,11 +470,15 @@ impl Engine {
             if len == 0 {
                 return i;
             }
-            if len == 8 {
+            // The byte after the word: in `w`, unless the word fills it.
+            let next = if len < 8 {
+                Some((w >> (8 * len)) as u8)
+            } else {
                 len = letters_end(bytes, t0 + 8) - t0;
-            }
-            match bytes.get(t0 + len) {
-                Some(b) if b.is_ascii_digit() || *b >= 0x80 => return i,
+                bytes.get(t0 + len).copied()
+            };
+            match next {
+                Some(b) if b.is_ascii_digit() || b >= 0x80 => return i,
                 _ => {}
             }
             let [a, _, c, ..] = w.to_le_bytes();
