@@ -336,11 +336,6 @@ pub struct WordSet {
     pairs: [u32; 26],
     /// The first three letters of every word of three letters or more, as a bitmap.
     triples: Vec<u64>,
-    /// Every word of exactly two letters, as a bitmap per first letter (letters as `b & 31`).
-    short: [u32; 32],
-    /// The first three letters of every word of three letters or more, indexed by
-    /// `(a & 31, b & 31, c & 31)`: case folds itself away, and the lookup is one shift.
-    heads: Vec<u64>,
     /// [`word_hash`] of every word and of its plural, open addressing (0 is an empty slot):
     /// a word of letters whose hash is not here is in no form of the set.
     hashes: Vec<u64>,
@@ -361,15 +356,7 @@ impl WordSet {
                 let second = c.get(1).map_or(1 << 26, |b| letter_bit(*b));
                 set.pairs[(c[0] - b'a') as usize] |= second;
             }
-            if c.len() == 2 && c.iter().all(u8::is_ascii_lowercase) {
-                set.short[(c[0] & 31) as usize] |= 1 << (c[1] & 31);
-            }
             if c.len() >= 3 && c[..3].iter().all(u8::is_ascii_lowercase) {
-                if set.heads.is_empty() {
-                    set.heads = vec![0; 32 * 32 * 32 / 64];
-                }
-                let k = head(c[0], c[1], c[2]);
-                set.heads[k / 64] |= 1 << (k % 64);
                 if set.triples.is_empty() {
                     set.triples = vec![0; TRIPLES / 64];
                 }
@@ -474,51 +461,36 @@ pub(crate) struct Quick {
 
 impl Quick {
     fn of(sets: &[&WordSet]) -> Quick {
-        let mut heads = [0u64; 32 * 32 * 32 / 64];
-        for set in sets {
-            // The same index as `WordSet::heads`.
-            for (mine, theirs) in heads.iter_mut().zip(&set.heads) {
-                *mine |= theirs;
-            }
-        }
-        let mut set_bit = |k: usize| heads[k / 64] |= 1 << (k % 64);
+        let mut q = Quick { rows: [0; 0x2000] };
+        let mut set = |a: u8, b: u8, c: u8| q.rows[row(a, b)] |= 1 << (c & 31);
         let mut pairs = [0u32; 26];
-        for set in sets {
-            for (i, row) in set.pairs.iter().enumerate() {
+        for s in sets {
+            for (i, row) in s.pairs.iter().enumerate() {
                 pairs[i] |= row;
             }
-            for (a, &row) in set.short.iter().enumerate() {
-                let mut bits = row;
-                while bits != 0 {
-                    set_bit(head(a as u8, bits.trailing_zeros() as u8, 0));
-                    bits &= bits - 1;
+            for w in &s.words {
+                match w[..] {
+                    [a, b] if a.is_ascii_lowercase() && b.is_ascii_lowercase() => set(a, b, 0),
+                    [a, b, c, ..] if [a, b, c].iter().all(u8::is_ascii_lowercase) => set(a, b, c),
+                    _ => {}
                 }
             }
         }
-        for (i, &row) in pairs.iter().enumerate() {
-            let x = b'a' + i as u8;
+        // Words whose first letters repeat.
+        for (x, &row) in (b'a'..=b'z').zip(&pairs) {
             if row == 0 {
                 continue;
             }
             for c in 0..32 {
-                set_bit(head(x, x, c));
+                set(x, x, c);
             }
             if row & (1 << 26) != 0 {
-                set_bit(head(x, 0, 0));
+                set(x, 0, 0);
             }
             for (j, y) in (b'a'..=b'z').enumerate() {
                 if row & (1 << j) != 0 {
-                    set_bit(head(x, y, y));
+                    set(x, y, y);
                 }
-            }
-        }
-        let mut q = Quick { rows: [0; 0x2000] };
-        for (i, &word) in heads.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let k = i * 64 + bits.trailing_zeros() as usize;
-                q.rows[((k >> 5) & 31) << 8 | k >> 10] |= 1 << (k & 31);
-                bits &= bits - 1;
             }
         }
         q
@@ -529,7 +501,7 @@ impl Quick {
     #[inline(always)]
     pub(crate) fn may_hold(&self, a: u8, b: u8, c: u8) -> bool {
         debug_assert!(b != 0 || c == 0);
-        self.may_hold_packed(u64::from(a) | u64::from(b) << 8, c)
+        self.rows[row(a, b)] & (1 << (c & 31)) != 0
     }
 
     /// [`Self::may_hold`] of the word whose first two letters are the low bytes of `w`.
@@ -581,10 +553,11 @@ fn triple(w: &[u8]) -> usize {
     ((w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize) * 26 + (w[2] - b'a') as usize
 }
 
-/// Index of a word's first three letters (either case) in [`WordSet::heads`].
+/// The row of [`Quick`] of a word starting with `a`, `b` (either case): the two letters as the
+/// low bytes of a `u64`, masked with `0x1F1F`, as [`Quick::may_hold_packed`] takes them.
 #[inline(always)]
-fn head(a: u8, b: u8, c: u8) -> usize {
-    ((a as usize & 31) << 10) | ((b as usize & 31) << 5) | (c as usize & 31)
+fn row(a: u8, b: u8) -> usize {
+    usize::from(b & 31) << 8 | usize::from(a & 31)
 }
 
 fn letter_bit(b: u8) -> u32 {

@@ -485,11 +485,9 @@ impl Engine {
             if len == 1 {
                 // One letter ("e", "a", "o"), as in `plain_word_at`: a third in a row, or one
                 // that starts a listed word, takes the general way (a run may spell a word).
-                let a = a | 0x20;
-                if *singles >= 2 || l.quick.may_hold(a, 0, 0) {
+                if !plain_letter(a | 0x20, l, singles) {
                     return i;
                 }
-                *singles += 1;
                 win.starts[*k % RING] = t0 as u32;
                 win.passed(*k, t0 + 1);
                 *k += 1;
@@ -531,11 +529,9 @@ impl Engine {
         }
         let w = &bytes[t0..e];
         if e - t0 - c3s == 1 {
-            let (a, _) = self.lower_at(w, 0);
-            if *singles >= 2 || l.quick.may_hold(a, 0, 0) {
+            if !plain_letter(self.lower_at(w, 0).0, l, singles) {
                 return None;
             }
-            *singles += 1;
             return Some((t0, e));
         }
         let cold = if c3s == 0 {
@@ -705,6 +701,17 @@ impl Engine {
         }
         collapsed.len() <= 24 && self.listed(collapsed, blocked)
     }
+}
+
+/// May the one-letter word `a` (lowercase) stay on a plain-word path? Not when it is the third
+/// in a row (a run may spell a word) or a listed word; else it is counted in `singles`.
+#[inline(always)]
+fn plain_letter(a: u8, l: Lists<'_>, singles: &mut usize) -> bool {
+    if *singles >= 2 || l.quick.may_hold(a, 0, 0) {
+        return false;
+    }
+    *singles += 1;
+    true
 }
 
 /// The end of the run of ASCII letters starting at `i`, eight bytes at a time.
