@@ -453,15 +453,17 @@ impl Engine {
     ) -> usize {
         const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
         loop {
-            let t0 = match bytes.get(i..i + 2) {
-                Some([b' ', _]) => i + 1,
-                Some([b',' | b'.' | b'!' | b'?' | b';' | b':', b' ']) => i + 2,
-                _ => return i,
-            };
-            let Some(chunk) = bytes.get(t0..t0 + 8) else {
+            // One bounds check for the separator and the word's first 8 bytes.
+            let Some(head) = bytes.get(i..i + 10) else {
                 return i;
             };
-            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            let sep = match head[..2] {
+                [b' ', _] => 1,
+                [b',' | b'.' | b'!' | b'?' | b';' | b':', b' '] => 2,
+                _ => return i,
+            };
+            let t0 = i + sep;
+            let w = u64::from_le_bytes(head[sep..sep + 8].try_into().unwrap_or([0; 8]));
             let lo = (w | 0x2020_2020_2020_2020) & 0x7F7F_7F7F_7F7F_7F7F;
             let from_a = lo + 0x1F1F_1F1F_1F1F_1F1F;
             let past_z = lo + 0x0505_0505_0505_0505;
