@@ -253,19 +253,47 @@ fn generated_messages() {
     const ODD: &[&str] = &[
         "５", "２", "ａ", "о", "е", "①", "²", "é", "Ç", "\u{301}", "ﬁ", "😀",
     ];
-    let mut rng = Rng(0x005E_EDBA_1CA0);
-    let mut c = Checker::new();
+    let mix = Mix {
+        words: WORDS,
+        numbers: NUMBERS,
+        seps: SEPS,
+        odd: ODD,
+        word_n: 10,
+        number_n: 6,
+        sep_n: 16,
+    };
+    generate(&mut Rng(0x005E_EDBA_1CA0), &mut Checker::new(), &mix);
+}
+
+/// The pieces of generated messages, and how often each kind comes, out of 20.
+struct Mix<'a> {
+    words: &'a [&'a str],
+    numbers: &'a [&'a str],
+    seps: &'a [&'a str],
+    odd: &'a [&'a str],
+    /// Words and numbers out of 20 pieces (the rest are odd characters).
+    word_n: u64,
+    number_n: u64,
+    /// Pieces followed by a separator, out of 20 (the rest are glued to the next).
+    sep_n: u64,
+}
+
+/// 40 000 messages of 1 to 24 pieces of `mix`, each checked by `c`.
+fn generate(rng: &mut Rng, c: &mut Checker, mix: &Mix<'_>) {
     for _ in 0..40_000 {
         let mut m = String::new();
         let len = 1 + rng.next() % 24;
         for _ in 0..len {
-            match rng.next() % 10 {
-                0..=4 => m.push_str(rng.pick(WORDS)),
-                5..=7 => m.push_str(rng.pick(NUMBERS)),
-                _ => m.push_str(rng.pick(ODD)),
+            let piece = rng.next() % 20;
+            if piece < mix.word_n {
+                m.push_str(rng.pick(mix.words));
+            } else if piece < mix.word_n + mix.number_n {
+                m.push_str(rng.pick(mix.numbers));
+            } else {
+                m.push_str(rng.pick(mix.odd));
             }
-            if rng.next() % 5 != 0 {
-                m.push_str(rng.pick(SEPS));
+            if rng.next() % 20 < mix.sep_n {
+                m.push_str(rng.pick(mix.seps));
             }
         }
         c.same(&m);
@@ -280,6 +308,103 @@ fn generated_messages() {
         "and clean messages: {}",
         c.checked
     );
+}
+
+/// Chat-like messages: runs of words between single spaces, the way most chat is written, so
+/// the prescan's word-at-a-time paths (plain and accented words read 8 bytes at a time) meet
+/// listed words, accented and look-alike letters, numbers and odd characters right after them.
+#[test]
+fn chat_like_messages() {
+    const WORDS: &[&str] = &[
+        "produto",
+        "entrega",
+        "de",
+        "que",
+        "quando",
+        "porta",
+        "não",
+        "Não",
+        "você",
+        "está",
+        "também",
+        "código",
+        "já",
+        "só",
+        "até",
+        "às",
+        "é",
+        "É",
+        "à",
+        "a",
+        "o",
+        "e",
+        "uma",
+        "um",
+        "três",
+        "quatro",
+        "pix",
+        "ponto",
+        "arroba",
+        "porra",
+        "pôrra",
+        "pórra",
+        "cú",
+        "Cú",
+        "cu",
+        "putá",
+        "pUtá",
+        "idiôta",
+        "merdá",
+        "concorrênte",
+        "Concorrente",
+        "x",
+        "ç",
+        "p",
+        "r",
+        "a×b",
+        "c×u",
+        "p×o×r×r×a",
+        "cæsar",
+        "æ",
+        "Ðe",
+        "o÷",
+        "éé",
+        "éée",
+        "dôis",
+        "dois",
+        "não9",
+        "você2",
+        "é1",
+        "produto3",
+        "çú",
+        "ão",
+        "cãoo",
+        "maçã",
+        "pão",
+        // Listed words behind an accented letter, a look-alike or spelled out letter by letter.
+        "ó×cu",
+        "pú7a",
+        "p ô r r a",
+        "m é r d a",
+        "c ú z ã o",
+        "p ú t á",
+    ];
+    const NUMBERS: &[&str] = &["1", "39", "52998224725", "1.299,90", "11", "9999", "2026"];
+    const SEPS: &[&str] = &[
+        " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", ", ", ". ", "? ", "! ", "\n", "-", "@",
+        "×", "\u{a0}", "é", "$",
+    ];
+    const ODD: &[&str] = &["é", "×", "ã", "０", "\u{301}"];
+    let mix = Mix {
+        words: WORDS,
+        numbers: NUMBERS,
+        seps: SEPS,
+        odd: ODD,
+        word_n: 17,
+        number_n: 2,
+        sep_n: 19,
+    };
+    generate(&mut Rng(0x000C_4A7A_1CE5), &mut Checker::new(), &mix);
 }
 
 /// Context at the edge of the margin: a code word three tokens before a number, `reais` after

@@ -297,7 +297,9 @@ impl Engine {
                 mask |= 1 << c;
                 i += 1;
             }
-            let tok = if mask == 1 && c3s == 0 && i - t0 >= 2 && self.cold_word(&bytes[t0..i], l) {
+            // A word of two or more ASCII letters gets the word sets' check here, once.
+            let checked = mask == 1 && c3s == 0 && i - t0 >= 2;
+            let tok = if checked && self.cold_word(&bytes[t0..i], l) {
                 COLD
             } else if mask == 1 && i - t0 == 1 {
                 // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
@@ -310,7 +312,8 @@ impl Engine {
             } else {
                 let chars = i - t0 - c3s;
                 let bufs = (&mut *word, &mut *collapsed);
-                self.token(&bytes[t0..i], mask & 1 != 0, mask & 2 != 0, chars, l, bufs)
+                let kind = (mask & 1 != 0, mask & 2 != 0, checked);
+                self.token(&bytes[t0..i], kind, chars, l, bufs)
             };
             if tok.hot {
                 win.hot(k, k, win.lo_byte(k));
@@ -469,9 +472,6 @@ impl Engine {
             let past_z = lo + 0x0505_0505_0505_0505;
             let others = !(from_a & !past_z & !w) & HIGH_BITS;
             let mut len = (others.trailing_zeros() / 8) as usize;
-            if len == 0 {
-                return i;
-            }
             // The byte after the word: in `w`, unless the word fills it.
             let next = if len < 8 {
                 Some((w >> (8 * len)) as u8)
@@ -480,7 +480,19 @@ impl Engine {
                 bytes.get(t0 + len).copied()
             };
             match next {
-                Some(b) if b.is_ascii_digit() || b >= 0x80 => return i,
+                Some(b) if b.is_ascii_digit() => return i,
+                Some(b) if b >= 0x80 => {
+                    // Accented letters ("não", "você", "é"), when the word ends within `w`.
+                    let Some(len) = self.accented_in(w, others, l, singles) else {
+                        return i;
+                    };
+                    win.starts[*k % RING] = t0 as u32;
+                    win.passed(*k, t0 + len);
+                    *k += 1;
+                    i = t0 + len;
+                    continue;
+                }
+                _ if len == 0 => return i,
                 _ => {}
             }
             let [a, _, c, ..] = w.to_le_bytes();
@@ -508,6 +520,72 @@ impl Engine {
             *k += 1;
             i = t0 + len;
         }
+    }
+
+    /// For [`Self::short_plain_words`]: the 8 bytes `w` start a word whose ASCII letters stop
+    /// (`others`: the high bit of each byte that is no ASCII letter) at a non-ASCII byte. When
+    /// the word goes on in accented letters (`0xC3` and a byte the rules read as a letter), ends
+    /// within `w` before neither a digit nor a non-ASCII byte, and is cold (as in
+    /// [`Self::plain_word_at`]), its length in bytes.
+    #[inline(always)]
+    fn accented_in(&self, w: u64, others: u64, l: Lists<'_>, singles: &mut usize) -> Option<usize> {
+        const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+        const LOW_BITS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        // Bytes equal to 0xC3 (exact: no carry crosses a byte), and continuation bytes.
+        let x = w ^ 0xC3C3_C3C3_C3C3_C3C3;
+        let lead = !(((x & LOW_BITS) + LOW_BITS) | x) & HIGH_BITS;
+        let cont = w & !(w << 1) & HIGH_BITS;
+        let stop = others & !lead & !cont;
+        // A word that fills `w` takes the general way. In valid UTF-8 a continuation byte in
+        // the run follows a 0xC3 (any other lead byte stops it), and a 0xC3 before `stop` has
+        // its continuation before `stop` too.
+        let len = (stop.trailing_zeros() / 8) as usize;
+        if len == 0 || len >= 8 {
+            return None;
+        }
+        let bytes = w.to_le_bytes();
+        let next = bytes[len];
+        if next.is_ascii_digit() || next >= 0x80 {
+            return None;
+        }
+        // Each accented character must be a letter ("×", "÷", "æ" are not).
+        let mut m = lead & ((1u64 << (8 * len)) - 1);
+        while m != 0 {
+            let p = (m.trailing_zeros() / 8) as usize;
+            if self.c3[(bytes[(p + 1) & 7] & 0x3F) as usize] == 0 {
+                return None;
+            }
+            m &= m - 1;
+        }
+        // The first three letters (two bytes each when accented).
+        let mut first = [0u8; 3];
+        let mut p = 0;
+        let mut chars = 0;
+        while p < len && chars < 3 {
+            let b = bytes[p];
+            first[chars] = if b == 0xC3 {
+                p += 2;
+                self.c3[(bytes[(p - 1) & 7] & 0x3F) as usize]
+            } else {
+                p += 1;
+                b | 0x20
+            };
+            chars += 1;
+        }
+        if p < len {
+            chars = 3;
+        }
+        // One letter ("é", "à"): as in `plain_word_at`.
+        if chars == 1 {
+            return plain_letter(first[0], l, singles).then_some(len);
+        }
+        let [a, b, c] = first;
+        if l.quick.may_hold(a, b, c) {
+            // Maybe listed: the general way decides.
+            return None;
+        }
+        *singles = 0;
+        Some(len)
     }
 
     /// The word starting at `t0`, when it is cold.
@@ -602,13 +680,13 @@ impl Engine {
         }
     }
 
-    /// Classifies one token (bounded by plain separators for all it knows).
+    /// Classifies one token (bounded by plain separators for all it knows): `letters` and
+    /// `digits` say what it holds, `checked` that it is a word the word sets do not clear.
     #[inline(always)]
     fn token(
         &self,
         raw: &[u8],
-        letters: bool,
-        digits: bool,
+        (letters, digits, checked): (bool, bool, bool),
         chars: usize,
         l: Lists<'_>,
         (word, collapsed): (&mut Vec<u8>, &mut Vec<u8>),
@@ -623,7 +701,7 @@ impl Engine {
                 ..COLD
             };
         }
-        if !digits && !single && self.cold_accented(raw, chars, l) {
+        if !digits && !single && !checked && self.cold_accented(raw, chars, l) {
             return COLD;
         }
         // The full check: the word as the rules will read it.
