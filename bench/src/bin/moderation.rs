@@ -40,6 +40,37 @@ fn runs() -> usize {
         .unwrap_or(5)
 }
 
+/// The core's clock while the benchmark runs, in GHz, so that MB/s can be read as cycles per
+/// byte: a chain of dependent 64-bit multiplications, 3 cycles each on x86-64 cores (Intel since
+/// Nehalem, AMD since Zen), best of 5 runs of 60 M. Not measured on other architectures, nor
+/// with `BALCAO_BENCH_RUNS=1` (under a profiler, where it would only add instructions).
+fn clock_ghz() -> Option<f64> {
+    if !cfg!(target_arch = "x86_64") || runs() == 1 {
+        return None;
+    }
+    let n = 5_000_000u64;
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let mut x = black_box(3u64);
+        let t = Instant::now();
+        for _ in 0..n {
+            x = x.wrapping_mul(x);
+            x = x.wrapping_mul(x);
+            x = x.wrapping_mul(x);
+            x = x.wrapping_mul(x);
+        }
+        black_box(x);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Some(4.0 * 3.0 * n as f64 / best / 1e9)
+}
+
+/// " (N cycles/byte)" for a throughput measured at `ghz`.
+fn cycles(ghz: Option<f64>, mbs: f64) -> String {
+    ghz.map(|g| format!(" ({:.1} cycles/byte)", g * 1e3 / mbs))
+        .unwrap_or_default()
+}
+
 fn main() {
     // Rule compile time: the first build (cold caches) and the mean of many.
     let t = Instant::now();
@@ -78,17 +109,22 @@ fn main() {
     });
 
     println!("moderation engine (one core, release build, best of 5 runs)");
+    let ghz = clock_ghz();
+    if let Some(g) = ghz {
+        println!("  clock: {g:.2} GHz (dependent multiplications, measured before each mix)");
+    }
     println!(
         "  rule compile: first {:.3} ms, mean of {n} {:.3} ms",
         first_compile.as_secs_f64() * 1e3,
         mean_compile.as_secs_f64() * 1e3
     );
     println!(
-        "  corpus lines ({} messages, {} bytes, avg {} B): {:.0} MB/s, {:.2} µs/message ({} flagged)",
+        "  corpus lines ({} messages, {} bytes, avg {} B): {:.0} MB/s{}, {:.2} µs/message ({} flagged)",
         corpus.len(),
         bytes,
         bytes / corpus.len(),
         corpus_mbs,
+        cycles(ghz, corpus_mbs),
         per_line * 1e6,
         found / rounds
     );
@@ -114,6 +150,7 @@ fn main() {
         {
             continue;
         }
+        let ghz = clock_ghz();
         println!("  {label}, lines joined into messages:");
         for size in [256usize, 2048] {
             let msgs = messages_of(lines, size, 512);
@@ -132,8 +169,9 @@ fn main() {
                 }
             });
             println!(
-                "    {size:>5} B messages: {:.2} µs/message, {mbs:.0} MB/s",
-                per * 1e6
+                "    {size:>5} B messages: {:.2} µs/message, {mbs:.0} MB/s{}",
+                per * 1e6,
+                cycles(ghz, mbs)
             );
         }
     }
