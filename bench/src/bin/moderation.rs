@@ -42,8 +42,8 @@ fn runs() -> usize {
 
 /// The core's clock while the benchmark runs, in GHz, so that MB/s can be read as cycles per
 /// byte: a chain of dependent 64-bit multiplications, 3 cycles each on x86-64 cores (Intel since
-/// Nehalem, AMD since Zen), best of 5 runs of 60 M. Not measured on other architectures, nor
-/// with `BALCAO_BENCH_RUNS=1` (under a profiler, where it would only add instructions).
+/// Nehalem, AMD since Zen), best of 5 runs of 60 M cycles. Not measured on other architectures,
+/// nor with `BALCAO_BENCH_RUNS=1` (under a profiler, where it would only add instructions).
 fn clock_ghz() -> Option<f64> {
     if !cfg!(target_arch = "x86_64") || runs() == 1 {
         return None;
