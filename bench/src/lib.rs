@@ -39,10 +39,20 @@ fn labelled() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Messages of about `size` bytes, made by joining corpus lines (so they read like chat).
+/// Messages of about `size` bytes, made by joining corpus lines (so they read like chat): the
+/// lines are taken in a stride through the corpus, so neighbouring lines rarely meet.
 pub fn messages_of(lines: &[String], size: usize, count: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(count);
     let mut i = 0;
+    // A stride that shares no factor with the number of lines visits every line (7 alone
+    // visited a seventh of a corpus of 154 lines).
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let stride = (7..).find(|s| gcd(*s, lines.len()) == 1).unwrap_or(1);
     for _ in 0..count {
         let mut m = String::new();
         while m.len() < size {
@@ -50,7 +60,7 @@ pub fn messages_of(lines: &[String], size: usize, count: usize) -> Vec<String> {
                 m.push(' ');
             }
             m.push_str(&lines[i % lines.len()]);
-            i += 7;
+            i += stride;
         }
         let mut cut = size.min(m.len());
         while !m.is_char_boundary(cut) {
@@ -60,4 +70,21 @@ pub fn messages_of(lines: &[String], size: usize, count: usize) -> Vec<String> {
         out.push(m);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of the corpus ends up in the messages, whatever its number of lines.
+    #[test]
+    fn messages_use_every_line() {
+        for n in [154, 140, 7, 1, 22, 153] {
+            let lines: Vec<String> = (0..n).map(|i| format!("<{i}>")).collect();
+            let joined = messages_of(&lines, 2048, 4).join(" ");
+            for l in &lines {
+                assert!(joined.contains(l.as_str()), "{n} lines: {l} missing");
+            }
+        }
+    }
 }
