@@ -229,6 +229,8 @@ impl Engine {
         let mut prev_typed = false;
         let mut singles = 0usize;
         let mut chain: Option<Chain> = None;
+        // The word sets have just turned down the next word (on the 8-byte path).
+        let mut listed = false;
         loop {
             // The separator before the next token.
             let s0 = i;
@@ -297,9 +299,11 @@ impl Engine {
                 mask |= 1 << c;
                 i += 1;
             }
-            // A word of two or more ASCII letters gets the word sets' check here, once.
+            // A word of two or more ASCII letters gets the word sets' check here, once (unless
+            // the 8-byte path has just done it; either way `token` decides exactly).
             let checked = mask == 1 && c3s == 0 && i - t0 >= 2;
-            let tok = if checked && self.cold_word(&bytes[t0..i], l) {
+            let tok = if checked && !std::mem::take(&mut listed) && self.cold_word(&bytes[t0..i], l)
+            {
                 COLD
             } else if mask == 1 && i - t0 == 1 {
                 // One ASCII letter ("e", "a", "o"): listed only if some listed word is one letter.
@@ -381,7 +385,11 @@ impl Engine {
                 win.starts[k % RING] = t0 as u32;
                 win.passed(k, e);
                 k += 1;
-                i = self.short_plain_words(bytes, e, l, &mut win, &mut k, &mut singles);
+                (i, listed) = self.short_plain_words(bytes, e, l, &mut win, &mut k, &mut singles);
+                if listed {
+                    // That word is not cold: no need to ask again.
+                    break;
+                }
             }
         }
         if let Some(c) = chain.take() {
@@ -443,7 +451,9 @@ impl Engine {
     /// The plainest case of [`Self::next_plain_word`], many words in a row: after a word ending
     /// at `i`, a space (or `,.!?;:` and a space), then a cold word of two or more ASCII letters
     /// followed by neither a digit nor a non-ASCII character, read 8 bytes at a time.
-    /// Returns where the run stops (the end of its last word, or `i`).
+    /// Returns where the run stops (the end of its last word, or `i`), and whether it stopped
+    /// because the word sets turned down the next word (a word of two or more ASCII letters,
+    /// which the prescan's loop then takes as one token and need not check again).
     #[inline(always)]
     fn short_plain_words(
         &self,
@@ -453,16 +463,16 @@ impl Engine {
         win: &mut Windows<'_>,
         k: &mut usize,
         singles: &mut usize,
-    ) -> usize {
+    ) -> (usize, bool) {
         loop {
             // One bounds check for the separator and the word's first 8 bytes.
             let Some(head) = bytes.get(i..i + 10) else {
-                return i;
+                return (i, false);
             };
             let sep = match head[..2] {
                 [b' ', _] => 1,
                 [b',' | b'.' | b'!' | b'?' | b';' | b':', b' '] => 2,
-                _ => return i,
+                _ => return (i, false),
             };
             let t0 = i + sep;
             let w = u64::from_le_bytes(head[sep..sep + 8].try_into().unwrap_or([0; 8]));
@@ -476,11 +486,11 @@ impl Engine {
                 bytes.get(t0 + len).copied()
             };
             match next {
-                Some(b) if b.is_ascii_digit() => return i,
+                Some(b) if b.is_ascii_digit() => return (i, false),
                 Some(b) if b >= 0x80 => {
                     // Accented letters ("não", "você", "é"), when the word ends within `w`.
                     let Some(len) = self.accented_in(w, others, l, singles) else {
-                        return i;
+                        return (i, false);
                     };
                     win.starts[*k % RING] = t0 as u32;
                     win.passed(*k, t0 + len);
@@ -488,7 +498,7 @@ impl Engine {
                     i = t0 + len;
                     continue;
                 }
-                _ if len == 0 => return i,
+                _ if len == 0 => return (i, false),
                 _ => {}
             }
             let [a, _, c, ..] = w.to_le_bytes();
@@ -496,7 +506,7 @@ impl Engine {
                 // One letter ("e", "a", "o"), as in `plain_word_at`: a third in a row, or one
                 // that starts a listed word, takes the general way (a run may spell a word).
                 if !plain_letter(a | 0x20, l, singles) {
-                    return i;
+                    return (i, false);
                 }
                 win.starts[*k % RING] = t0 as u32;
                 win.passed(*k, t0 + 1);
@@ -508,7 +518,7 @@ impl Engine {
             if l.quick.may_hold_packed(w, c)
                 && !self.cold_by_hash(word_hash(bytes[t0..t0 + len].iter().copied()), l.blocked)
             {
-                return i;
+                return (i, true);
             }
             *singles = 0;
             win.starts[*k % RING] = t0 as u32;
