@@ -446,3 +446,87 @@ fn context_at_the_margin() {
     }
     assert!(c.flagged >= 16, "{}", c.flagged);
 }
+
+/// A lone hyphen before a word of letters that is not followed by another hyphen ("USB-C dos",
+/// "e-mail cadastrado") makes no token hot. Not in a chain of hyphens (a UUID of letters only),
+/// nor before a word with digits (an alphanumeric CNPJ split before its check digits).
+#[test]
+fn hyphens_between_words() {
+    let mut c = Checker::new();
+    let cases = [
+        ("cabo USB-C dos dois lados", false),
+        ("chega por e-mail cadastrado na plataforma", false),
+        ("chave abcdefab-abcd-abcd-abcd-abcdefabcdef ok", true),
+        ("chave ABCDEFAB-ABCD-ABCD-ABCD-ABCDEFABCDEF.", true),
+        ("cnpj ABCDEFGHIJKL-80 ok", true),
+        ("cnpj novo ABCDEFGHIJKL-80", true),
+        ("cnpj ABCDEFGHIJK-L80 ok", true),
+        ("cinco-dois-nove-nove-oito-dois-dois-quatro ok", true),
+        // A look-alike letter after the hyphen is read as a letter: "bla-porra".
+        ("bla-\u{440}orra ok", true),
+        (
+            "escreve para fulano@minha-loja-de-roupas-baratas-femininas-online-barato.com hoje",
+            true,
+        ),
+        ("meu email: maria-silva@gmail.com valeu", true),
+        ("site minha-loja.com mesmo", true),
+        ("me chama no pôrra-louca agora", true),
+    ];
+    for (m, flagged) in cases {
+        c.same(m);
+        let found = !c.engine.check_full(m, None).is_empty();
+        assert_eq!(found, flagged, "{m:?}");
+    }
+    // Hyphens everywhere, between words of hex letters, other letters, digits and keywords.
+    const WORDS: &[&str] = &[
+        "abcdefab",
+        "abcd",
+        "abcdefabcdef",
+        "ABCDEFGHIJKL",
+        "USB",
+        "C",
+        "e",
+        "mail",
+        "guarda",
+        "roupa",
+        "bem",
+        "vindo",
+        "dois",
+        "três",
+        "um",
+        "arroba",
+        "ponto",
+        "com",
+        "pix",
+        "porra",
+        "cú",
+        "gmail",
+        "minha",
+        "loja",
+        "pré",
+        "venda",
+    ];
+    const NUMBERS: &[&str] = &[
+        "80",
+        "35",
+        "12ABC34501DE",
+        "529",
+        "982",
+        "247",
+        "25",
+        "2026",
+    ];
+    const SEPS: &[&str] = &[
+        "-", "-", "-", "-", " ", " ", " ", ", ", ". ", "@", ".", " - ", "--",
+    ];
+    let mix = Mix {
+        words: WORDS,
+        numbers: NUMBERS,
+        seps: SEPS,
+        odd: &["é", "\u{a0}"],
+        word_n: 16,
+        number_n: 3,
+        sep_n: 18,
+    };
+    generate(&mut Rng(0x0000_4A1F_E4E5), &mut c, &mix);
+}

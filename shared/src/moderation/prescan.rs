@@ -6,7 +6,9 @@
 //! number word or listed word, or the full check clears it) and the separators on both sides are
 //! *plain* (whitespace and `,;!?"'`, a `.` or `$` only as sentence punctuation). Every other token
 //! is *hot*. A run of numbers is cold too when, together, it cannot be a document or a phone
-//! (fewer than 8 digits) and it is bounded by plain separators.
+//! (fewer than 8 digits) and it is bounded by plain separators. A lone hyphen before a word of
+//! letters ("USB-C", "e-mail", "guarda-roupa") is not plain, but makes nothing hot unless
+//! another hyphen follows the word (a chain, as in a UUID).
 //!
 //! Every rule reads at most [`MARGIN`] tokens around the tokens it fires on (a code word three
 //! tokens before a number, `reais` after it, the name before `ponto com` or `arroba`), and a cold
@@ -331,7 +333,15 @@ impl Engine {
             // number written in words (a possible address label) only a plain one is.
             let internal =
                 is_digits && prev_digits && !non_ascii && (plain || (tok.typed && prev_typed));
-            if !plain && !internal {
+            // A lone hyphen before a word of letters that no hyphen follows ("USB-C dos",
+            // "e-mail") makes nothing hot: a rule that reads hyphens (a UUID, an alphanumeric
+            // CNPJ, a domain) needs a chain of them, digits after one, or a `.` or `@` next to
+            // the word, and all of those make their own tokens hot within the margin. The run of
+            // numbers still counts it as not plain.
+            if !plain
+                && !internal
+                && !(len == 1 && bytes[s0] == b'-' && mask == 1 && bytes.get(i) != Some(&b'-'))
+            {
                 let lo = k.saturating_sub(1);
                 win.hot(lo, k, win.lo_byte(lo));
             }
