@@ -338,9 +338,9 @@ impl Engine {
             // CNPJ, a domain) needs a chain of them, digits after one, or a `.` or `@` next to
             // the word, and all of those make their own tokens hot within the margin. The run of
             // numbers still counts it as not plain.
-            if !plain
-                && !internal
-                && !(len == 1 && bytes[s0] == b'-' && mask == 1 && bytes.get(i) != Some(&b'-'))
+            if !(plain
+                || internal
+                || (len == 1 && bytes[s0] == b'-' && mask == 1 && bytes.get(i) != Some(&b'-')))
             {
                 let lo = k.saturating_sub(1);
                 win.hot(lo, k, win.lo_byte(lo));
