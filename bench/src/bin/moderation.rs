@@ -65,6 +65,23 @@ fn clock_ghz() -> Option<f64> {
     Some(4.0 * 3.0 * n as f64 / best / 1e9)
 }
 
+/// The processor the figures were taken on, from `/proc/cpuinfo` (Linux): its model name and,
+/// on x86-64, its family and model numbers (a VM's model name can be as bare as "AMD EPYC").
+fn cpu() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let field = |key: &str| {
+        info.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let mut line = field("model name")?;
+    if let (Some(family), Some(model)) = (field("cpu family"), field("model")) {
+        line.push_str(&format!(" (family {family}, model {model})"));
+    }
+    Some(line)
+}
+
 /// " (N cycles/byte)" for a throughput measured at `ghz`.
 fn cycles(ghz: Option<f64>, mbs: f64) -> String {
     ghz.map(|g| format!(" ({:.1} cycles/byte)", g * 1e3 / mbs))
@@ -109,6 +126,9 @@ fn main() {
     });
 
     println!("moderation engine (one core, release build, best of 5 runs)");
+    if let Some(c) = cpu() {
+        println!("  cpu: {c}");
+    }
     let ghz = clock_ghz();
     if let Some(g) = ghz {
         println!("  clock: {g:.2} GHz (dependent multiplications, measured before each mix)");
