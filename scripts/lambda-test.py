@@ -118,6 +118,9 @@ def lambda_env(table, urls):
         "BALCAO_JWT_AUDIENCE": "balcao",
         "BALCAO_VISITOR_KEYS": keys,
         "BALCAO_VISITOR_KID": "local-dev",
+        # The events are signed with the published development key, which Lambda mode refuses
+        # unless told this is a local test.
+        "BALCAO_ALLOW_DEVELOPMENT_KEYS": "1",
     }
 
 

@@ -105,6 +105,7 @@ async fn app_on(table: &str) -> App {
         auth: Auth::local(Arc::new(SystemClock)),
         clock: Arc::new(SystemClock),
         url_policy: UrlPolicy::LOCAL,
+        sites: balcao::api::Sites::default(),
     }
 }
 

@@ -120,6 +120,7 @@ pub async fn build_with(
                     auth,
                     clock,
                     url_policy,
+                    sites: balcao::api::Sites::local(),
                 },
                 memory_queue: Some(queue.clone()),
                 dynamo: None,
@@ -183,6 +184,7 @@ pub async fn build_with(
                     auth,
                     clock,
                     url_policy,
+                    sites: balcao::api::Sites::local(),
                 },
                 memory_queue: None,
                 dynamo: Some(store),
@@ -237,16 +239,28 @@ pub async fn dispatch(
 
 async fn serve_one(
     app: App,
+    trust_proxy: bool,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (mut parts, mut body) = req.into_parts();
-    // What API Gateway would record as the source address (audit entries carry it).
-    if !parts.headers.contains_key("x-forwarded-for") {
-        if let Ok(v) = peer.ip().to_string().parse() {
-            parts.headers.insert("x-forwarded-for", v);
-        }
-    }
+    let (parts, mut body) = req.into_parts();
+    // What API Gateway would record as the source address (audit entries carry it): the
+    // connection's peer. A client's X-Forwarded-For is believed only when the stack was told it
+    // runs behind a proxy (`--trust-proxy`), and then its last hop, the one the proxy added.
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .next_back()
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned);
+    let source_ip = match forwarded {
+        Some(ip) if trust_proxy => ip,
+        _ => peer.ip().to_string(),
+    };
     // Read up to our limit; past it keep draining (up to API Gateway's 10 MB) so the client gets
     // the 413 instead of a broken pipe.
     let mut bytes: Vec<u8> = Vec::new();
@@ -273,7 +287,13 @@ async fn serve_one(
     } else {
         lambda_http::Body::Binary(bytes)
     };
-    let req = lambda_http::Request::from_parts(parts, body);
+    let mut context =
+        lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip);
+    let req = lambda_http::RequestExt::with_request_context(
+        lambda_http::Request::from_parts(parts, body),
+        lambda_http::request::RequestContext::ApiGatewayV2(context),
+    );
     Ok(to_hyper(dispatch(&app, req).await))
 }
 
@@ -289,13 +309,19 @@ fn to_hyper(res: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Fu
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: TcpListener, app: App) {
+    serve_with(listener, app, false).await
+}
+
+/// [`serve`]; with `trust_proxy` the caller's address is the last hop of `X-Forwarded-For`
+/// (the stack runs behind a reverse proxy that appends it), not the connection's peer.
+pub async fn serve_with(listener: TcpListener, app: App, trust_proxy: bool) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let app = app.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| serve_one(app.clone(), peer, req));
+            let svc = service_fn(move |req| serve_one(app.clone(), trust_proxy, peer, req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc)

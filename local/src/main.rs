@@ -3,6 +3,7 @@
 //! ```text
 //! balcao-local [serve] [--addr 127.0.0.1:3000] [--backend embedded|aws]
 //!              [--table balcao] [--moderation-queue balcao-moderation] [--create]
+//!              [--trust-proxy]
 //! balcao-local mint-seller-token --account lojademo --seller seller-acme
 //!              [--scope "services:conversations-seller:read services:conversations-seller:write"]
 //!              [--ttl-seconds 3600] [--name "Ana (ACME)"]
@@ -21,7 +22,7 @@ use balcao::auth::{
     mint_seller_token, SellerClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET, LOCAL_ISSUER,
     SCOPE_SELLER_READ, SCOPE_SELLER_WRITE,
 };
-use balcao_local::{build, spawn, system_clock, Backend};
+use balcao_local::{build, system_clock, Backend};
 
 struct Args(Vec<String>);
 
@@ -182,13 +183,20 @@ async fn serve(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (bound, handle) = match spawn(addr, stack.app.clone()).await {
-        Ok(v) => v,
+    let trust_proxy = args.has("--trust-proxy");
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
         Err(e) => {
             eprintln!("could not listen on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let bound = listener.local_addr().unwrap_or(addr);
+    let handle = tokio::spawn(balcao_local::serve_with(
+        listener,
+        stack.app.clone(),
+        trust_proxy,
+    ));
     eprintln!(
         "Balcão local stack on http://{bound} ({backend:?}); demo fixture loaded. Ctrl-C stops it."
     );

@@ -37,18 +37,38 @@ fn json_map(name: &str) -> Result<HashMap<String, String>> {
 /// `BALCAO_VISITOR_KID` (the kid that signs new tokens).
 pub fn auth_from_env(clock: Arc<dyn Clock>) -> Result<Auth> {
     let visitor = json_map("BALCAO_VISITOR_KEYS")?;
+    let jwt = json_map("BALCAO_JWT_KEYS")?;
+    refuse_development_keys(
+        jwt.values().chain(visitor.values()),
+        std::env::var("BALCAO_ALLOW_DEVELOPMENT_KEYS").as_deref() == Ok("1"),
+    )?;
     let kid = var("BALCAO_VISITOR_KID")?;
     let signing = visitor.get(&kid).ok_or_else(|| {
         Error::unexpected_msg("BALCAO_VISITOR_KID names no key of BALCAO_VISITOR_KEYS")
     })?;
     Ok(Auth {
-        seller_keys: KeySet::from_config(&var("BALCAO_JWT_ALG")?, &json_map("BALCAO_JWT_KEYS")?)?,
+        seller_keys: KeySet::from_config(&var("BALCAO_JWT_ALG")?, &jwt)?,
         issuer: var("BALCAO_JWT_ISSUER")?,
         audience: var("BALCAO_JWT_AUDIENCE")?,
         visitor_keys: KeySet::from_config("HS256", &visitor)?,
         visitor_signing: (kid, Arc::new(EncodingKey::from_secret(signing.as_bytes()))),
         clock,
     })
+}
+
+/// Lambda mode does not start with the development secret the README publishes (anyone could
+/// sign any token with it), unless `BALCAO_ALLOW_DEVELOPMENT_KEYS=1` says this is a local test.
+fn refuse_development_keys<'a>(
+    keys: impl IntoIterator<Item = &'a String>,
+    allowed: bool,
+) -> Result<()> {
+    if !allowed && keys.into_iter().any(|k| k.trim() == crate::auth::LOCAL_DEV_SECRET) {
+        return Err(Error::unexpected_msg(
+            "refusing to start: a configured key is the published development secret \
+             (set BALCAO_ALLOW_DEVELOPMENT_KEYS=1 only for local tests)",
+        ));
+    }
+    Ok(())
 }
 
 /// The AWS SDK configuration: region, credentials and endpoint (`AWS_ENDPOINT_URL`) as the SDK
@@ -246,7 +266,28 @@ pub async fn lambda_app() -> Result<App> {
         auth: auth_from_env(clock.clone())?,
         clock,
         url_policy: crate::webhooks::UrlPolicy::STRICT,
+        sites: sites_from_env()?,
     })
+}
+
+/// The stores' own hosts (see [`crate::api::Sites`]): `BALCAO_STORE_HOSTS`, a JSON object of
+/// host → account, and `BALCAO_STORE_BASE_DOMAIN`; both optional.
+pub fn sites_from_env() -> Result<crate::api::Sites> {
+    let hosts = match std::env::var("BALCAO_STORE_HOSTS") {
+        Ok(v) if !v.trim().is_empty() => serde_json::from_str::<HashMap<String, String>>(&v)
+            .map_err(|_| {
+                Error::unexpected_msg("BALCAO_STORE_HOSTS must be a JSON object of host → account")
+            })?
+            .into_iter()
+            .map(|(h, a)| (h.trim().trim_end_matches('.').to_ascii_lowercase(), a))
+            .collect(),
+        _ => HashMap::new(),
+    };
+    let base_domain = std::env::var("BALCAO_STORE_BASE_DOMAIN")
+        .ok()
+        .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+        .filter(|d| !d.is_empty());
+    Ok(crate::api::Sites { hosts, base_domain })
 }
 
 /// The whole `main` of an HTTP function: logging, [`lambda_app`] once per cold start, then
@@ -297,6 +338,16 @@ mod tests {
     use super::*;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
+
+    #[test]
+    fn the_published_development_secret_is_refused() {
+        let dev = crate::auth::LOCAL_DEV_SECRET.to_owned();
+        let other = "a-real-secret-of-at-least-thirty-two-bytes".to_owned();
+        assert!(refuse_development_keys([&other, &dev], false).is_err());
+        assert!(refuse_development_keys([&format!(" {dev} ")], false).is_err());
+        assert!(refuse_development_keys([&other], false).is_ok());
+        assert!(refuse_development_keys([&dev], true).is_ok());
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

@@ -123,6 +123,18 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The caller's address as API Gateway recorded it (`requestContext.http.sourceIp`). A client's
+/// `X-Forwarded-For` is never read: anyone can write it. The local stack fills the same field
+/// from the connection's peer (or, told to trust a proxy, from the proxy's header).
+pub fn client_ip(req: &Request) -> Option<String> {
+    use lambda_http::RequestExt;
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+    .filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
 /// The bearer token of `Authorization`, if the header has that scheme.
 pub fn bearer(req: &Request) -> Option<&str> {
     let v = header(req, "authorization")?.trim();

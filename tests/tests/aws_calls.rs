@@ -47,6 +47,7 @@ async fn aws_calls_per_operation() {
         auth: Auth::local(clock_arc.clone()),
         clock: clock_arc.clone(),
         url_policy: balcao::webhooks::UrlPolicy::LOCAL,
+        sites: balcao::api::Sites::local(),
     };
     // No background workers: the worker runs by hand below, so every count is one operation's.
     let moderator = Moderator::new(app.store.clone(), sqs.clone(), clock_arc);

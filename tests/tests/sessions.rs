@@ -93,6 +93,15 @@ async fn get_items(app: &TestApp, cookie: &str, items: &str) -> Res {
         .await
 }
 
+/// A GET as the operator: the session cookie and the operator's own credential.
+async fn get_as(app: &TestApp, cookie: &str, token: &str, items: &str) -> Res {
+    app.call("GET", &format!("/api/sessions?items={items}"))
+        .header("cookie", cookie)
+        .bearer(token)
+        .send()
+        .await
+}
+
 async fn audit(app: &TestApp) -> Vec<Value> {
     let admin = operator_token(app, "lojademo", ADMIN, 3600);
     let r = app
@@ -157,9 +166,8 @@ async fn the_seed_example_loads_nobody(kind: StoreKind) {
         json!({"value": "operator@gmail.com"})
     );
     assert!(body["namespaces"].get("authentication").is_none());
-    let trail = audit(&app).await;
-    assert_eq!(trail[0]["action"], "REFUSED");
-    assert_eq!(trail[0]["reason"], "no operator credential");
+    // Anyone may send that: nobody to hold to account, so nothing in the account's trail.
+    assert!(audit(&app).await.is_empty());
 
     // The seed's response: the same request from an operator who may impersonate. The customer
     // `client@gmail.com` is not one of this store's, so nothing is loaded — and the namespaces are
@@ -215,12 +223,28 @@ async fn the_seed_example_loads_nobody(kind: StoreKind) {
         .send()
         .await;
     assert!(impersonate_ns(r.expect(201)).get("storeUserId").is_none());
-    // Without an account at all there is nothing to attach the session to.
+    // The seed's request exactly as written: no credential, no X-Account. On the store's own
+    // host (the local stack serves lojademo on 127.0.0.1) it is the store's session.
+    let r = app
+        .call("POST", "/api/sessions")
+        .raw("application/json", seed)
+        .send()
+        .await;
+    let imp = impersonate_ns(r.expect(201)).clone();
+    assert_eq!(imp["canImpersonate"], json!({"value": "false"}));
+    assert_eq!(imp["account"], json!({"value": "lojademo"}));
+    assert!(imp.get("storeUserId").is_none());
+    // On a host that is no store's there is nothing to attach the session to.
     app.call("POST", "/api/sessions")
+        .header("host", "unknown.example.com")
         .json(&wants(MARIA))
         .send()
         .await
         .expect_error(400, "VALIDATION_ERROR");
+    // Only Ana's credentialed request is in the trail.
+    let trail = audit(&app).await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0]["operator"], ANA);
 }
 
 both_stores!(an_operator_with_televendas_acts_as_a_customer);
@@ -238,10 +262,11 @@ async fn an_operator_with_televendas_acts_as_a_customer(kind: StoreKind) {
         json!({"value": ANA})
     );
 
-    // GET with only the cookie, only the asked-for keys.
-    let g = get_items(
+    // GET with the cookie and Ana's credential, only the asked-for keys.
+    let g = get_as(
         &app,
         &cookie,
+        &ana(&app),
         "impersonate.storeUserEmail,impersonate.canImpersonate",
     )
     .await;
@@ -250,16 +275,18 @@ async fn an_operator_with_televendas_acts_as_a_customer(kind: StoreKind) {
         ns,
         json!({"impersonate": {"storeUserEmail": {"value": MARIA}, "canImpersonate": {"value": "true"}}})
     );
-    let all = get_items(&app, &cookie, "*").await;
+    let all = get_as(&app, &cookie, &ana(&app), "*").await;
     assert!(all.expect(200)["namespaces"]["public"].is_object());
-    get_items(&app, &cookie, "")
+    get_as(&app, &cookie, &ana(&app), "")
         .await
         .expect_error(400, "VALIDATION_ERROR");
 
-    // PATCH switches to another customer, then an empty e-mail ends the impersonation.
+    // PATCH switches to another customer (with Ana's credential; the session id rotates), then
+    // an empty e-mail ends the impersonation.
     let p = app
         .call("PATCH", "/api/sessions")
         .header("cookie", &cookie)
+        .bearer(&ana(&app))
         .json(&wants(JOAO))
         .send()
         .await;
@@ -267,9 +294,11 @@ async fn an_operator_with_televendas_acts_as_a_customer(kind: StoreKind) {
         impersonate_ns(p.expect(200))["storeUserEmail"],
         json!({"value": JOAO})
     );
+    let cookie = session_cookie(&p);
     let p = app
         .call("PATCH", "/api/sessions")
         .header("cookie", &cookie)
+        .bearer(&ana(&app))
         .json(&wants(""))
         .send()
         .await;
@@ -295,7 +324,8 @@ async fn an_operator_with_televendas_acts_as_a_customer(kind: StoreKind) {
     assert_eq!(start["customer"], MARIA);
     assert_eq!(start["account"], "lojademo");
     assert_eq!(start["session_id"], r.body["id"]);
-    assert_eq!(start["client_ip"], "203.0.113.7");
+    // The connection's address: a client's X-Forwarded-For (203.0.113.7 here) is not believed.
+    assert_eq!(start["client_ip"], "127.0.0.1");
     assert_eq!(start["user_agent"], "televendas-toolbar/1.0");
     assert!(start["at"].as_str().unwrap().ends_with('Z'));
 }
@@ -382,20 +412,16 @@ async fn expiry_and_revocation(kind: StoreKind) {
         return;
     };
     // An impersonation ends a day after it started, on the next request.
-    let (_, cookie) = start(
-        &app,
-        &operator_token(&app, "lojademo", ANA, 3 * 86_400),
-        MARIA,
-    )
-    .await;
+    let long = operator_token(&app, "lojademo", ANA, 3 * 86_400);
+    let (_, cookie) = start(&app, &long, MARIA).await;
     app.clock.advance(DAY_MS - 60_000);
-    let g = get_items(&app, &cookie, "impersonate.storeUserId").await;
+    let g = get_as(&app, &cookie, &long, "impersonate.storeUserId").await;
     assert_eq!(
         g.expect(200)["namespaces"]["impersonate"]["storeUserId"],
         json!({"value": MARIA_ID})
     );
     app.clock.advance(120_000);
-    let g = get_items(&app, &cookie, "impersonate.storeUserId").await;
+    let g = get_as(&app, &cookie, &long, "impersonate.storeUserId").await;
     assert_eq!(g.expect(200)["namespaces"], json!({}));
     assert_eq!(audit(&app).await[0]["action"], "EXPIRED");
 
@@ -413,9 +439,10 @@ async fn expiry_and_revocation(kind: StoreKind) {
         .await
         .unwrap();
     for cookie in [&one, &two] {
-        let g = get_items(
+        let g = get_as(
             &app,
             cookie,
+            &ana(&app),
             "impersonate.storeUserId,impersonate.canImpersonate",
         )
         .await;
@@ -429,6 +456,7 @@ async fn expiry_and_revocation(kind: StoreKind) {
     // And the chat refuses the session from then on.
     app.call("GET", "/v0/customer/conversations")
         .header("cookie", &one)
+        .bearer(&ana(&app))
         .send()
         .await
         .expect_error(401, "UNAUTHORIZED");
@@ -547,6 +575,7 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
             &format!("/v0/customer/conversations/{CONVERSATION}/messages"),
         )
         .header("cookie", &cookie)
+        .bearer(&ana(&app))
         .json(&json!({"content": "Pode fechar o pedido com entrega expressa, por favor."}))
         .send()
         .await;
@@ -558,7 +587,10 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
         "from_user is the customer"
     );
     let owner = m.owner.expect("the operator is the owner");
-    assert_eq!(owner.external_id, ANA);
+    // An opaque operator id, never the operator's internal e-mail.
+    let ana_ref = balcao::domain::model::operator_ref("lojademo", ANA);
+    assert_eq!(owner.external_id, ana_ref);
+    assert!(ana_ref.starts_with("op_") && !ana_ref.contains('@'));
     // The seller sees it from Maria, written by Ana.
     let seller = app.seller_token("lojademo", "seller-acme");
     let r = app
@@ -571,7 +603,12 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
         .await;
     let msg = r.expect(200).clone();
     assert_eq!(msg["from_user"]["id"], MARIA_ID, "{msg}");
-    assert_eq!(msg["from_user"]["owner"]["external_id"], ANA, "{msg}");
+    assert_eq!(
+        msg["from_user"]["owner"]["external_id"],
+        ana_ref.as_str(),
+        "{msg}"
+    );
+    assert!(!msg.to_string().contains(ANA), "{msg}");
     // The audit trail links the message to the session and the operator.
     let trail = audit(&app).await;
     let written = trail
@@ -587,6 +624,7 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
     let (_, nobody) = start(&app, &ana(&app), "").await;
     app.call("GET", "/v0/customer/conversations")
         .header("cookie", &nobody)
+        .bearer(&ana(&app))
         .send()
         .await
         .expect_error(401, "UNAUTHORIZED");

@@ -68,6 +68,7 @@ fn init_time(bin: &Path) -> Duration {
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("BALCAO_TABLE", "balcao")
+        .env("BALCAO_ALLOW_DEVELOPMENT_KEYS", "1")
         .env(
             "BALCAO_MODERATION_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/1/m",

@@ -18,8 +18,8 @@ use crate::domain::input::{
     Problems, EXTERNAL_ID_MAX,
 };
 use crate::domain::model::{
-    Contact, Conversation, ConversationStatus, IdentifiedVia, Message, ModerationStatus, Owner,
-    Party, Side,
+    operator_ref, Contact, Conversation, ConversationStatus, IdentifiedVia, Message,
+    ModerationStatus, Owner, Party, Side,
 };
 use crate::domain::view;
 use crate::error::{Error, Result};
@@ -145,6 +145,8 @@ pub struct Customer {
     pub owner: Option<Owner>,
     /// The impersonated session the request came in (for the audit trail).
     pub session_id: Option<String>,
+    /// The impersonating operator's e-mail (for the audit trail only).
+    pub operator_email: Option<String>,
 }
 
 pub const IDENTIFICATION_EMAIL_HEADER: &str = "x-identification-email";
@@ -152,8 +154,11 @@ pub const ACCOUNT_HEADER: &str = "x-account";
 
 async fn customer(app: &App, req: &Request) -> Result<Customer> {
     let unauthorized = |m: &str| Error::Unauthorized(m.to_owned());
-    // An operator acting as a customer: the session cookie, no identification token.
-    if bearer(req).is_none() && cookie(req, super::sessions::SESSION_COOKIE).is_some() {
+    // An operator acting as a customer: the session cookie (and the operator's own credential),
+    // no identification e-mail.
+    if header(req, IDENTIFICATION_EMAIL_HEADER).is_none()
+        && cookie(req, super::sessions::SESSION_COOKIE).is_some()
+    {
         let (session, imp) = super::sessions::impersonated(app, req).await?;
         let contact = app
             .store
@@ -162,13 +167,15 @@ async fn customer(app: &App, req: &Request) -> Result<Customer> {
             .filter(|c| c.id == imp.customer_id)
             .ok_or_else(|| unauthorized("the impersonated customer does not exist"))?;
         return Ok(Customer {
-            account: session.account,
+            account: session.account.clone(),
             contact,
             via: IdentifiedVia::Impersonation,
+            // Sellers see who wrote, by name and an opaque id: never the operator's e-mail.
             owner: Some(Owner {
                 name: imp.operator_name,
-                external_id: imp.operator_email,
+                external_id: operator_ref(&session.account, &imp.operator_email),
             }),
+            operator_email: Some(imp.operator_email),
             session_id: Some(session.id),
         });
     }
@@ -196,6 +203,7 @@ async fn customer(app: &App, req: &Request) -> Result<Customer> {
         via: IdentifiedVia::VisitorIdentification,
         owner: None,
         session_id: None,
+        operator_email: None,
     })
 }
 
@@ -464,7 +472,7 @@ async fn audit_impersonated(
     conversation_id: &str,
     message_id: &str,
 ) -> Result<()> {
-    let (Some(session), Some(owner)) = (&c.session_id, &c.owner) else {
+    let (Some(session), Some(operator)) = (&c.session_id, &c.operator_email) else {
         return Ok(());
     };
     super::sessions::audit_message(
@@ -472,7 +480,7 @@ async fn audit_impersonated(
         req,
         session,
         &c.account,
-        &owner.external_id,
+        operator,
         &c.contact.email,
         (conversation_id, message_id),
     )

@@ -25,6 +25,52 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Which webhook receiver URLs are accepted (strict in Lambda mode).
     pub url_policy: UrlPolicy,
+    /// Which store a request made on a store's own host belongs to.
+    pub sites: Sites,
+}
+
+/// The stores' own hosts: a VTEX store serves `/api/sessions` on its domain, so a request with
+/// no credential and no `X-Account` belongs to the store whose host it was sent to — an exact
+/// host of the map, or `{account}.{base_domain}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sites {
+    /// Host (lowercase, no port) → account.
+    pub hosts: std::collections::HashMap<String, String>,
+    pub base_domain: Option<String>,
+}
+
+impl Sites {
+    /// The local stack serves the demo store on its own address.
+    pub fn local() -> Sites {
+        Sites {
+            hosts: ["127.0.0.1", "localhost", "[::1]"]
+                .into_iter()
+                .map(|h| (h.to_owned(), "lojademo".to_owned()))
+                .collect(),
+            base_domain: Some("localhost".into()),
+        }
+    }
+
+    /// The account whose host `host` (a `Host` header, port allowed) is.
+    pub fn account_for(&self, host: &str) -> Option<String> {
+        let host = host.trim().to_ascii_lowercase();
+        let name = match host.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+            _ => host.as_str(),
+        };
+        let name = name.trim_end_matches('.');
+        if let Some(a) = self.hosts.get(name) {
+            return Some(a.clone());
+        }
+        let base = self.base_domain.as_deref()?;
+        let label = name.strip_suffix(base)?.strip_suffix('.')?;
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        valid.then(|| label.to_owned())
+    }
 }
 
 /// The seller behind a request's bearer token, holding `scope`.
@@ -38,4 +84,52 @@ pub(crate) fn seller(
     let p = app.auth.verify_seller(token)?;
     p.require(scope)?;
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sites;
+
+    #[test]
+    fn hosts_name_their_store() {
+        let s = Sites {
+            hosts: [("www.lojademo.com.br".to_owned(), "lojademo".to_owned())].into(),
+            base_domain: Some("balcao.example".into()),
+        };
+        assert_eq!(
+            s.account_for("www.lojademo.com.br").as_deref(),
+            Some("lojademo")
+        );
+        assert_eq!(
+            s.account_for("WWW.LojaDemo.com.br:443").as_deref(),
+            Some("lojademo")
+        );
+        assert_eq!(
+            s.account_for("outraloja.balcao.example").as_deref(),
+            Some("outraloja")
+        );
+        assert_eq!(
+            s.account_for("outraloja.balcao.example.").as_deref(),
+            Some("outraloja")
+        );
+        for none in [
+            "balcao.example",
+            "a.b.balcao.example",
+            "evilbalcao.example",
+            "x_y.balcao.example",
+            "example.com",
+            "",
+        ] {
+            assert_eq!(s.account_for(none), None, "{none}");
+        }
+        assert_eq!(
+            Sites::local().account_for("127.0.0.1:3000").as_deref(),
+            Some("lojademo")
+        );
+        assert_eq!(
+            Sites::local().account_for("[::1]:3000").as_deref(),
+            Some("lojademo")
+        );
+        assert_eq!(Sites::default().account_for("127.0.0.1"), None);
+    }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -41,6 +41,10 @@ pub const SEGMENT_COOKIE: &str = "vtex_segment";
 pub const OPERATOR_COOKIE: &str = "VtexIdclientAutCookie";
 pub const IMPERSONATED_EMAIL: &str = "vtex-impersonated-customer-email";
 pub const ACCOUNT_HEADER: &str = "x-account";
+
+/// What a session's `public` namespace may hold in all, over every request.
+pub const MAX_PUBLIC_KEYS: usize = 64;
+pub const MAX_PUBLIC_BYTES: usize = 16 * 1024;
 
 /// Impersonation ends one day after it started, like the session cookie.
 pub const IMPERSONATION_TTL_MS: Millis = 24 * 60 * 60 * 1000;
@@ -98,45 +102,33 @@ async fn caller(app: &App, req: &Request) -> Result<Caller> {
             (op, Some(email), Some(claims.account))
         }
     };
-    // API Gateway's own record of the caller first; a forwarded header only without it.
-    let source_ip = match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        _ => None,
-    };
-    let client_ip = source_ip
-        .or_else(|| {
-            header(req, "x-forwarded-for")
-                .and_then(|v| v.split(',').next())
-                .map(|v| v.trim().to_owned())
-        })
-        .filter(|v| !v.is_empty() && v.len() <= 64);
     Ok(Caller {
         operator,
         admin_email,
         account_claim,
-        client_ip,
-        user_agent: header(req, "user-agent").map(|v| v.chars().take(256).collect()),
+        ..anonymous(req)
     })
 }
 
-/// The operator acting in a session: the one whose credential came with this request, or else
-/// the one whose credential set the session's `adminUserEmail` earlier, as the store knows them
-/// now (a revoked permission counts at once).
-async fn acting(
-    app: &App,
-    session: &Session,
-    who: &Caller,
-) -> Result<(Option<Operator>, Option<String>)> {
-    if who.admin_email.is_some() {
-        return Ok((who.operator.clone(), who.admin_email.clone()));
+/// The caller without any credential: only where the request came from.
+fn anonymous(req: &Request) -> Caller {
+    Caller {
+        operator: None,
+        admin_email: None,
+        account_claim: None,
+        client_ip: crate::http::client_ip(req),
+        user_agent: header(req, "user-agent").map(|v| v.chars().take(256).collect()),
     }
-    match &session.admin_user_email {
-        Some(e) => Ok((
-            app.store.get_operator(&session.account, e).await?,
-            Some(e.clone()),
-        )),
-        None => Ok((None, None)),
+}
+
+/// The operator acting in a session: only the one whose credential came with *this* request
+/// (VTEX's `authentication` namespace is rebuilt from the request's own credential), as the store
+/// knows them now, so a revoked permission counts at once. A session remembers no operator.
+fn acting(session: &Session, who: &Caller) -> (Option<Operator>, Option<String>) {
+    if who.account_claim.as_deref() != Some(session.account.as_str()) {
+        return (None, None);
     }
+    (who.operator.clone(), who.admin_email.clone())
 }
 
 fn may_impersonate(op: Option<&Operator>) -> bool {
@@ -176,17 +168,21 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
         }
         (Some(a), _) => a.clone(),
         (None, Some(s)) => s.account.clone(),
+        // API clients name the store; a store's own pages are served on its host.
         (None, None) => header(req, ACCOUNT_HEADER)
             .map(str::to_owned)
             .filter(|a| !a.is_empty() && a.len() <= 64)
+            .or_else(|| header(req, "host").and_then(|h| app.sites.account_for(h)))
             .ok_or_else(|| {
                 Error::validation(
                     ACCOUNT_HEADER,
                     "REQUIRED",
-                    "a new session needs the store account: an operator credential or X-Account",
+                    "a new session needs the store account: an operator credential, a store's \
+                     host or X-Account",
                 )
             })?,
     };
+    let is_new = existing.is_none();
     if existing.is_none() && app.store.get_account(&account).await?.is_none() {
         return Err(Error::NotFound("account".into()));
     }
@@ -201,7 +197,7 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
         valid_until: now + SESSION_TTL_MS,
     });
     let public = body.public.unwrap_or_default();
-    if public.len() > 64
+    if public.len() > MAX_PUBLIC_KEYS
         || public
             .iter()
             .any(|(k, v)| k.len() > 128 || v.value.len() > 2048)
@@ -224,13 +220,54 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
     for (k, v) in public {
         session.public.insert(k, v.value);
     }
+    // The whole namespace is bounded, not only one request's share of it (a DynamoDB item holds
+    // 400 KB; a session must stay far below).
+    let bytes: usize = session.public.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if session.public.len() > MAX_PUBLIC_KEYS || bytes > MAX_PUBLIC_BYTES {
+        return Err(Error::validation(
+            "public",
+            "TOO_LARGE",
+            format!(
+                "a session holds at most {MAX_PUBLIC_KEYS} public keys and {MAX_PUBLIC_BYTES} \
+                 bytes of keys and values"
+            ),
+        ));
+    }
+    // The operator the session id was issued to: a credential attached for the first time (or
+    // another operator's) gets a new id, and so does every impersonation that starts, so an id
+    // planted before (session fixation) never carries an operator's powers.
+    let attached = who.admin_email.is_some() && session.admin_user_email != who.admin_email;
     if who.admin_email.is_some() {
         session.admin_user_email = who.admin_email.clone();
     }
-    let op = refresh(app, &mut session, &who, input, now, true).await?;
+    let (op, admin) = acting(&session, &who);
+    let mut entries = transform(
+        app,
+        &mut session,
+        &who,
+        op.as_ref(),
+        admin.as_deref(),
+        input,
+        now,
+    )
+    .await?;
+    let started = entries
+        .iter()
+        .any(|e| e.action == "START" || e.action == "SWITCH");
+    let planted = (!is_new && (attached || started)).then(|| session.id.clone());
+    if planted.is_some() {
+        session.id = new_id(now);
+        for e in &mut entries {
+            e.session_id = session.id.clone();
+        }
+    }
+    save(app, &session, &entries).await?;
+    if let Some(old) = planted {
+        app.store.delete_session(&old).await?;
+    }
     let token = app.auth.issue_session_token(&session.id)?;
     let segment = segment_token();
-    let namespaces = namespaces(&session, may_impersonate(op.as_ref()));
+    let namespaces = namespaces(&session, admin.as_deref(), may_impersonate(op.as_ref()));
     let body = json!({
         "id": session.id,
         "sessionToken": token,
@@ -275,9 +312,11 @@ async fn read(app: &App, req: &Request) -> Result<Reply> {
             "name the keys to read (items=namespace.key,…) or items=*",
         ));
     }
-    // A read also ends an impersonation that expired or whose operator lost the permission.
-    let op = refresh(app, &mut session, &who, None, now, false).await?;
-    let all = namespaces(&session, may_impersonate(op.as_ref()));
+    // A read also ends an impersonation that expired, whose operator lost the permission, or
+    // whose operator's credential did not come with it.
+    let (op, _) = refresh(app, &mut session, &who, None, now, false).await?;
+    let admin = acting(&session, &who).1;
+    let all = namespaces(&session, admin.as_deref(), may_impersonate(op.as_ref()));
     let wanted = if items.iter().any(|i| i == "*") {
         all
     } else {
@@ -299,7 +338,8 @@ async fn read(app: &App, req: &Request) -> Result<Reply> {
 }
 
 /// Runs the transform for the acting operator and writes what changed (always, or only when
-/// something did). Returns the acting operator as the store knows them now.
+/// something did). Returns the acting operator as the store knows them now, and the audit entries
+/// written.
 async fn refresh(
     app: &App,
     session: &mut Session,
@@ -307,20 +347,27 @@ async fn refresh(
     input: Option<String>,
     now: Millis,
     always: bool,
-) -> Result<Option<Operator>> {
-    let (op, admin) = acting(app, session, who).await?;
+) -> Result<(Option<Operator>, Vec<AuditEntry>)> {
+    let (op, admin) = acting(session, who);
     let entries = transform(app, session, who, op.as_ref(), admin.as_deref(), input, now).await?;
     if always || !entries.is_empty() {
-        app.store.put_session(session).await?;
-        for e in &entries {
-            app.store.add_audit(e).await?;
-            crate::metrics::count("Impersonations", ("Action", &e.action), 1);
-        }
+        save(app, session, &entries).await?;
     }
-    Ok(op)
+    Ok((op, entries))
 }
 
-/// The impersonate transform and its guards. Returns the audit entries to write.
+/// Writes the session and the audit entries of what changed in it.
+async fn save(app: &App, session: &Session, entries: &[AuditEntry]) -> Result<()> {
+    app.store.put_session(session).await?;
+    for e in entries {
+        app.store.add_audit(e).await?;
+        crate::metrics::count("Impersonations", ("Action", &e.action), 1);
+    }
+    Ok(())
+}
+
+/// The impersonate transform and its guards. Returns the audit entries to write. `operator` and
+/// `admin` come from this request's credential only (see [`acting`]).
 async fn transform(
     app: &App,
     session: &mut Session,
@@ -340,7 +387,10 @@ async fn transform(
         at: now,
         action: action.into(),
         operator: operator.map(str::to_owned),
-        customer: customer.map(str::to_owned),
+        // Only a validated e-mail is ever stored: never the caller's free text.
+        customer: customer
+            .and_then(|c| Email::parse(c).ok())
+            .map(|e| e.as_str().to_owned()),
         session_id: session.id.clone(),
         reason: reason.map(str::to_owned),
         client_ip: who.client_ip.clone(),
@@ -348,26 +398,23 @@ async fn transform(
         conversation_id: None,
         message_id: None,
     };
-    // What holds no longer: the day is over, or the operator lost the permission.
+    // What holds no longer: the day is over, this request carries no credential of the operator
+    // who started it, or the operator lost the permission.
     if let Some(imp) = session.impersonation.clone() {
         let end = if now - imp.started_at >= IMPERSONATION_TTL_MS {
             Some(("EXPIRED", "impersonation lasts one day"))
-        } else if !match operator.filter(|o| o.email == imp.operator_email) {
-            // The acting operator was just read: no second read for the same record.
-            Some(o) => may_impersonate(Some(o)),
-            None => may_impersonate(
-                app.store
-                    .get_operator(&session.account, &imp.operator_email)
-                    .await?
-                    .as_ref(),
-            ),
-        } {
+        } else if admin.is_none() {
+            Some((
+                "STOP",
+                "the request carried no operator credential of this account",
+            ))
+        } else if admin != Some(imp.operator_email.as_str()) {
+            Some(("STOP", "another operator took the session"))
+        } else if !may_impersonate(operator) {
             Some((
                 "REVOKED",
                 "the operator no longer has the Televendas permission",
             ))
-        } else if admin.is_some_and(|e| e != imp.operator_email) {
-            Some(("STOP", "another operator took the session"))
         } else {
             None
         };
@@ -389,10 +436,9 @@ async fn transform(
     if session.impersonation_input.as_deref() == Some(wanted.as_str()) {
         return Ok(out);
     }
-    session.impersonation_input = Some(wanted.clone());
-    let previous = session.impersonation.take();
     if wanted.is_empty() {
-        if let Some(p) = previous {
+        session.impersonation_input = None;
+        if let Some(p) = session.impersonation.take() {
             out.push(entry(
                 "STOP",
                 Some(&p.operator_email),
@@ -402,22 +448,31 @@ async fn transform(
         }
         return Ok(out);
     }
-    let refuse = |reason: &str| entry("REFUSED", admin, Some(&wanted), Some(reason));
-    let Some(op) = operator.filter(|o| may_impersonate(Some(o))) else {
-        let reason = if admin.is_none() {
-            "no operator credential"
-        } else {
-            "the operator does not have the Televendas permission"
-        };
+    let Some(admin) = admin else {
+        // Nobody to hold to account: not an entry of the account's audit trail (anyone can send
+        // this), only a log line and a metric.
+        tracing::warn!(session_id = %session.id, "impersonation refused: no operator credential");
+        crate::metrics::count("Impersonations", ("Action", "REFUSED_ANONYMOUS"), 1);
+        return Ok(out);
+    };
+    let previous = session.impersonation.take();
+    session.impersonation_input = Some(wanted.clone());
+    let stop_previous = |out: &mut Vec<AuditEntry>| {
         if let Some(p) = &previous {
             out.push(entry(
                 "STOP",
                 Some(&p.operator_email),
                 Some(&p.customer_email),
-                Some(reason),
+                None,
             ));
         }
-        out.push(refuse(reason));
+    };
+    let refuse = |reason: &str| entry("REFUSED", Some(admin), Some(&wanted), Some(reason));
+    let Some(op) = operator.filter(|o| may_impersonate(Some(o))) else {
+        stop_previous(&mut out);
+        out.push(refuse(
+            "the operator does not have the Televendas permission",
+        ));
         return Ok(out);
     };
     let found = match Email::parse(&wanted) {
@@ -429,14 +484,7 @@ async fn transform(
                 .await?
                 .is_some()
             {
-                if let Some(p) = &previous {
-                    out.push(entry(
-                        "STOP",
-                        Some(&p.operator_email),
-                        Some(&p.customer_email),
-                        None,
-                    ));
-                }
+                stop_previous(&mut out);
                 out.push(refuse(
                     "operators and account admins cannot be impersonated",
                 ));
@@ -448,14 +496,7 @@ async fn transform(
         }
     };
     let Some(customer) = found else {
-        if let Some(p) = &previous {
-            out.push(entry(
-                "STOP",
-                Some(&p.operator_email),
-                Some(&p.customer_email),
-                None,
-            ));
-        }
+        stop_previous(&mut out);
         out.push(refuse("no customer with this e-mail in this account"));
         return Ok(out);
     };
@@ -479,7 +520,9 @@ fn leaf(v: impl Into<String>) -> Value {
     json!({ "value": v.into() })
 }
 
-fn namespaces(session: &Session, can: bool) -> Map<String, Value> {
+/// The session as this request sees it: `authentication` holds the operator of this request's
+/// credential only.
+fn namespaces(session: &Session, admin: Option<&str>, can: bool) -> Map<String, Value> {
     let mut ns = Map::new();
     let public: Map<String, Value> = session
         .public
@@ -487,10 +530,10 @@ fn namespaces(session: &Session, can: bool) -> Map<String, Value> {
         .map(|(k, v)| (k.clone(), leaf(v.clone())))
         .collect();
     ns.insert("public".into(), Value::Object(public));
-    if let Some(admin) = &session.admin_user_email {
+    if let Some(admin) = admin {
         ns.insert(
             "authentication".into(),
-            json!({ "adminUserEmail": leaf(admin.clone()) }),
+            json!({ "adminUserEmail": leaf(admin) }),
         );
     }
     let mut imp = Map::new();
@@ -589,19 +632,31 @@ async fn audit(app: &App, req: &Request) -> Result<Reply> {
 }
 
 /// The customer an impersonated session acts as, for the chat's customer routes: the session
-/// must hold an impersonation that has not expired and whose operator still has the Televendas
-/// permission (an ended one is audited and refused).
+/// must hold an impersonation that has not expired, and the request must carry the credential
+/// of the operator who started it, of the session's account, who still has the Televendas
+/// permission. Without that credential (absent, invalid, expired, another account's or another
+/// operator's) the impersonation ends, is audited, and the request is refused.
 pub(crate) async fn impersonated(app: &App, req: &Request) -> Result<(Session, Impersonation)> {
     let now = app.clock.now_ms();
-    let who = caller(app, req).await?;
     let mut session = session_from_cookie(app, req, now)
         .await?
         .ok_or_else(|| Error::Unauthorized("a vtex_session cookie is required".into()))?;
+    let who = match caller(app, req).await {
+        Ok(who) => who,
+        Err(e) => {
+            refresh(app, &mut session, &anonymous(req), None, now, false).await?;
+            return Err(e);
+        }
+    };
     refresh(app, &mut session, &who, None, now, false).await?;
-    let imp = session
-        .impersonation
-        .clone()
-        .ok_or_else(|| Error::Unauthorized("the session impersonates no customer".into()))?;
+    let imp = session.impersonation.clone().ok_or_else(|| {
+        Error::Unauthorized(
+            "the session impersonates no customer for this request: an impersonated session \
+             needs the operator's credential (Authorization: Bearer or VtexIdclientAutCookie) \
+             on every request"
+                .into(),
+        )
+    })?;
     Ok((session, imp))
 }
 
@@ -616,7 +671,7 @@ pub(crate) async fn audit_message(
     (conversation_id, message_id): (&str, &str),
 ) -> Result<()> {
     let now = app.clock.now_ms();
-    let who = caller(app, req).await?;
+    let who = anonymous(req);
     app.store
         .add_audit(&AuditEntry {
             id: new_id(now),

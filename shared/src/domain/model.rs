@@ -74,6 +74,15 @@ pub struct Operator {
     pub admin: bool,
 }
 
+/// The opaque id a seller sees for an operator who wrote as a customer (`owner.external_id`):
+/// stable per account and operator, and not the operator's e-mail.
+pub fn operator_ref(account: &str, email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("operator/{account}/{email}").as_bytes());
+    let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("op_{hex}")
+}
+
 /// A VTEX-style session, kept server-side; the cookie carries only a signed id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {

@@ -1091,6 +1091,18 @@ impl SessionStore for DynamoStore {
         Ok(s.filter(|s| s.valid_until > now))
     }
 
+    async fn delete_session(&self, id: &str) -> Result<()> {
+        self.count();
+        let (pk, sk) = keys::session(id);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
         self.put(keys::audit(&entry.account, &entry.id), entry)
             .await

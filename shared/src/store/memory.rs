@@ -34,6 +34,10 @@ struct State {
     subscriptions: HashMap<(String, String), Vec<Subscription>>,
     operators: HashMap<(String, String), Operator>,
     sessions: HashMap<String, Session>,
+    /// The latest time a session read was asked about (the store has no clock of its own).
+    sessions_now: Millis,
+    /// How many sessions there may be before the expired ones are swept out.
+    sessions_sweep_at: usize,
     /// account -> entries by id (ids sort by time).
     audit: HashMap<String, BTreeMap<String, AuditEntry>>,
 }
@@ -47,7 +51,16 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Sessions held, expired ones not yet swept included (tests of the eviction).
+    pub async fn session_count(&self) -> usize {
+        self.state.lock().await.sessions.len()
+    }
 }
+
+/// Sessions held before the first sweep of expired ones; later sweeps come when the count has
+/// doubled since the last, so each write pays O(1) amortised.
+const SESSION_SWEEP_MIN: usize = 1024;
 
 /// Takes a page from items already in list order, each with its sort key.
 fn take_page<T>(mut rows: Vec<(String, T)>, page: &PageRequest, ascending: bool) -> Page<T> {
@@ -571,11 +584,22 @@ impl SessionStore for MemoryStore {
     async fn put_session(&self, session: &Session) -> Result<()> {
         let mut s = self.state.lock().await;
         s.sessions.insert(session.id.clone(), session.clone());
+        // What DynamoDB's TTL does for the table: expired sessions do not pile up.
+        if s.sessions.len() >= s.sessions_sweep_at.max(SESSION_SWEEP_MIN) {
+            let now = s.sessions_now.max(session.created_at);
+            s.sessions.retain(|_, x| x.valid_until > now);
+            s.sessions_sweep_at = (2 * s.sessions.len()).max(SESSION_SWEEP_MIN);
+        }
         Ok(())
     }
     async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>> {
-        let s = self.state.lock().await;
+        let mut s = self.state.lock().await;
+        s.sessions_now = s.sessions_now.max(now);
         Ok(s.sessions.get(id).filter(|x| x.valid_until > now).cloned())
+    }
+    async fn delete_session(&self, id: &str) -> Result<()> {
+        self.state.lock().await.sessions.remove(id);
+        Ok(())
     }
     async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
         let mut s = self.state.lock().await;
