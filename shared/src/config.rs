@@ -62,7 +62,11 @@ fn refuse_development_keys<'a>(
     keys: impl IntoIterator<Item = &'a String>,
     allowed: bool,
 ) -> Result<()> {
-    if !allowed && keys.into_iter().any(|k| k.trim() == crate::auth::LOCAL_DEV_SECRET) {
+    if !allowed
+        && keys
+            .into_iter()
+            .any(|k| k.trim() == crate::auth::LOCAL_DEV_SECRET)
+    {
         return Err(Error::unexpected_msg(
             "refusing to start: a configured key is the published development secret \
              (set BALCAO_ALLOW_DEVELOPMENT_KEYS=1 only for local tests)",

@@ -459,6 +459,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         block_rules: vec![BlockRule {
             reason: "CPF".into(),
             tags: vec!["CPF".into()],
+            fields: vec!["content".into()],
         }],
     };
     assert_eq!(

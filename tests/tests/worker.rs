@@ -168,7 +168,8 @@ async fn a_poison_record_fails_alone_and_redelivery_changes_nothing(k: StoreKind
         d.moderation.block_rules,
         vec![BlockRule {
             reason: "A mensagem contém um número de telefone".into(),
-            tags: vec!["PHONE".into()]
+            tags: vec!["PHONE".into()],
+            fields: vec!["content".into()],
         }]
     );
     let after_first = r

@@ -186,17 +186,31 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// The name a seller sees: the contact's names, or — when there are none, or they carry an
+    /// e-mail, a phone, a document or anything else moderation would block — a neutral label,
+    /// `Cliente` and a short suffix stable for the contact ([`Contact::neutral_name`]).
     pub fn full_name(&self) -> String {
         let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
             .into_iter()
             .flatten()
-            .filter(|s| !s.trim().is_empty())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
             .collect();
-        if parts.is_empty() {
-            self.email.clone()
+        let name = parts.join(" ");
+        let shows_contact =
+            name.contains('@') || !crate::moderation::engine().check(&name, None).is_empty();
+        if name.is_empty() || shows_contact {
+            self.neutral_name()
         } else {
-            parts.join(" ")
+            name
         }
+    }
+
+    /// `Cliente` and four hex digits derived from the account and contact id.
+    pub fn neutral_name(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let d = Sha256::digest(format!("contact/{}/{}", self.account, self.id).as_bytes());
+        format!("Cliente {:02X}{:02X}", d[0], d[1])
     }
 }
 
@@ -278,6 +292,10 @@ pub enum ModerationStatus {
 pub struct BlockRule {
     pub reason: String,
     pub tags: Vec<String>,
+    /// Where the finding was (wire extension): `content`, `custom_fields[0].value`,
+    /// `attachments[1]`, `owner.name`, `display_name`, `tags[1].value`…
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

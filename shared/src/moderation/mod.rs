@@ -109,6 +109,47 @@ impl Findings {
             .map(|t| BlockRule {
                 reason: t.reason().to_owned(),
                 tags: vec![t.as_str().to_owned()],
+                fields: Vec::new(),
+            })
+            .collect()
+    }
+}
+
+/// The findings of one message over all its fields: one decision, with each kind's block rule
+/// naming the fields that tripped it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldFindings {
+    all: Findings,
+    /// (kind, field), in the order found.
+    at: Vec<(Tag, String)>,
+}
+
+impl FieldFindings {
+    pub fn add(&mut self, field: &str, found: Findings) {
+        self.all.0 |= found.0;
+        for t in found.tags() {
+            self.at.push((t, field.to_owned()));
+        }
+    }
+    pub fn all(&self) -> Findings {
+        self.all
+    }
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+    /// One rule per kind, in the kinds' order, each with its fields in the order checked.
+    pub fn block_rules(&self) -> Vec<BlockRule> {
+        self.all
+            .tags()
+            .map(|t| BlockRule {
+                reason: t.reason().to_owned(),
+                tags: vec![t.as_str().to_owned()],
+                fields: self
+                    .at
+                    .iter()
+                    .filter(|(k, _)| *k == t)
+                    .map(|(_, f)| f.clone())
+                    .collect(),
             })
             .collect()
     }
@@ -643,6 +684,13 @@ pub struct Engine {
     not_domain: FastSet<&'static [u8]>,
     /// What the two-byte characters U+00C0..U+00FF become (see [`prescan`]).
     c3: [u8; 64],
+}
+
+/// One engine for the process, compiled on first use (for checks outside the worker, such as
+/// whether a name shows contact details).
+pub fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(Engine::new)
 }
 
 impl Default for Engine {

@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use crate::clock::{format_ms, Clock};
 use crate::domain::model::{Conversation, Message, Moderation, ModerationStatus, Side};
 use crate::error::{Error, Result};
-use crate::moderation::{AccountRules, Engine, Scratch};
+use crate::moderation::{AccountRules, Engine, FieldFindings, Scratch};
 use crate::queue::{
     send_json, ModerationJob, Queue, QueueName, WebhookEvent, WebhookEventData, WebhookEventDetail,
 };
@@ -98,9 +98,14 @@ impl Moderator {
             return Ok(Outcome::EventsRequeued);
         }
         let rules = self.account_rules(&job.account).await?;
-        let findings = self
-            .engine
-            .check_with(&msg.content, Some(&rules), &mut Scratch::default());
+        let mut scratch = Scratch::default();
+        let mut findings = FieldFindings::default();
+        for (field, text) in moderated_fields(&conv, &msg) {
+            findings.add(
+                &field,
+                self.engine.check_with(text, Some(&rules), &mut scratch),
+            );
+        }
         let approved = findings.is_empty();
         let moderation = Moderation {
             status: if approved {
@@ -115,7 +120,7 @@ impl Moderator {
             Decided::Applied => {
                 let outcome = if approved { "APPROVED" } else { "REJECTED" };
                 crate::metrics::count("MessagesModerated", ("Outcome", outcome), 1);
-                for tag in findings.tags() {
+                for tag in findings.all().tags() {
                     crate::metrics::count("MessagesBlocked", ("Tag", tag.as_str()), 1);
                 }
             }
@@ -171,6 +176,39 @@ impl Moderator {
             .clear_events_pending(&msg.account, &msg.conversation_id, &msg.id)
             .await
     }
+}
+
+/// Every text of `msg` that a user wrote and the other side reads, with the field it is in.
+/// A customer's message also carries the conversation's own text (display name, tags) until the
+/// conversation has been shown to the seller: that text is set when the conversation opens and
+/// is seen by the seller only with its first approved message, so it is decided with it (and
+/// with every later message while none was approved).
+pub fn moderated_fields<'a>(conv: &'a Conversation, msg: &'a Message) -> Vec<(String, &'a str)> {
+    let mut out = vec![("content".to_owned(), msg.content.as_str())];
+    for (i, f) in msg.custom_fields.iter().enumerate() {
+        out.push((format!("custom_fields[{i}].name"), f.name.as_str()));
+        out.push((format!("custom_fields[{i}].value"), f.value.as_str()));
+    }
+    for (i, a) in msg.attachments.iter().enumerate() {
+        out.push((format!("attachments[{i}]"), a.as_str()));
+    }
+    // A seller's owner is free text of the seller's; an operator's (impersonation) is the
+    // operator's name from the store and an opaque id.
+    if msg.sender == Side::Seller {
+        if let Some(o) = &msg.owner {
+            out.push(("owner.name".to_owned(), o.name.as_str()));
+            out.push(("owner.external_id".to_owned(), o.external_id.as_str()));
+        }
+    }
+    if msg.sender == Side::Customer && conv.first_approved_message_id.is_none() {
+        if let Some(d) = &conv.display_name {
+            out.push(("display_name".to_owned(), d.as_str()));
+        }
+        for (i, t) in conv.tags.iter().enumerate() {
+            out.push((format!("tags[{i}].value"), t.value.as_str()));
+        }
+    }
+    out
 }
 
 /// The events a decision produces, for the seller (webhooks go to sellers):
