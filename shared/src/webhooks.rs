@@ -59,40 +59,48 @@ impl UrlPolicy {
         allow_loopback: true,
     };
 
-    /// Checks a receiver URL as written (scheme, credentials, literal addresses, `localhost`).
-    /// Host names are resolved and checked again at every delivery.
-    pub fn check_url(&self, raw: &str) -> std::result::Result<http::Uri, String> {
-        let uri: http::Uri = raw
-            .parse()
-            .map_err(|_| "is not an absolute URL".to_owned())?;
-        match uri.scheme_str() {
-            Some("https") => {}
-            Some("http") if self.allow_http => {}
-            Some("http") => return Err("must use https".into()),
+    /// Checks a receiver URL the way the HTTP client will read it: WHATWG URL rules (the `url`
+    /// crate, which reqwest uses), so every spelling of an address — trailing dots, shortened,
+    /// octal, hex and decimal IPv4, IPv4-mapped IPv6 — is the address it connects to. Returns the
+    /// parsed URL: deliveries send to exactly this. Host names are resolved and each address is
+    /// checked again at every delivery.
+    pub fn check_url(&self, raw: &str) -> std::result::Result<url::Url, String> {
+        let url = url::Url::parse(raw.trim()).map_err(|_| "is not an absolute URL".to_owned())?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            "http" => return Err("must use https".into()),
             _ => return Err("must be an https URL".into()),
         }
-        let authority = uri.authority().ok_or("has no host")?;
-        if authority.as_str().contains('@') {
+        if !url.username().is_empty() || url.password().is_some() {
             return Err("may not carry credentials".into());
         }
-        let host = uri.host().unwrap_or_default();
-        if host.is_empty() {
-            return Err("has no host".into());
-        }
-        if let Some(ip) = literal_ip(host) {
-            if !self.ip_allowed(ip) {
-                return Err(format!("points at a reserved address ({ip})"));
+        match url.host() {
+            None => return Err("has no host".into()),
+            Some(url::Host::Ipv4(ip)) => self.literal(IpAddr::V4(ip))?,
+            Some(url::Host::Ipv6(ip)) => self.literal(IpAddr::V6(ip))?,
+            Some(url::Host::Domain(d)) => {
+                let name = d.trim_end_matches('.').to_ascii_lowercase();
+                if name.is_empty() {
+                    return Err("has no host".into());
+                }
+                if (name == "localhost" || name.ends_with(".localhost")) && !self.allow_loopback {
+                    return Err("points at this machine (localhost)".into());
+                }
+                if !name.contains('.') && name != "localhost" {
+                    return Err("needs a fully qualified host name".into());
+                }
             }
+        }
+        Ok(url)
+    }
+
+    fn literal(&self, ip: IpAddr) -> std::result::Result<(), String> {
+        if self.ip_allowed(ip) {
+            Ok(())
         } else {
-            let name = host.trim_end_matches('.').to_ascii_lowercase();
-            if (name == "localhost" || name.ends_with(".localhost")) && !self.allow_loopback {
-                return Err("points at this machine (localhost)".into());
-            }
-            if !name.contains('.') && name != "localhost" {
-                return Err("needs a fully qualified host name".into());
-            }
+            Err(format!("points at a reserved address ({ip})"))
         }
-        Ok(uri)
     }
 
     /// May a delivery connect to `ip`? Never to private, link-local (the instance metadata
@@ -110,6 +118,11 @@ impl UrlPolicy {
                     let v4 = Ipv4Addr::from(((seg[6] as u32) << 16) | seg[7] as u32);
                     return self.v4_allowed(v4);
                 }
+                // 6to4 (2002::/16) carries one in bits 16..48.
+                if seg[0] == 0x2002 {
+                    let v4 = Ipv4Addr::from(((seg[1] as u32) << 16) | seg[2] as u32);
+                    return self.v4_allowed(v4);
+                }
                 if v6 == Ipv6Addr::LOCALHOST {
                     return self.allow_loopback;
                 }
@@ -118,6 +131,9 @@ impl UrlPolicy {
                     || (seg[0] & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254 among them)
                     || (seg[0] & 0xffc0) == 0xfe80 // link-local
                     || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                    || (seg[0] == 0x2001 && seg[1] == 0) // Teredo (an IPv4 tunnel)
+                    || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64
+                    || (seg[0] == 0x100 && seg[1..4] == [0, 0, 0]) // discard-only
                     || seg[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
             }
         }
@@ -138,16 +154,9 @@ impl UrlPolicy {
             || (o[0] == 100 && (o[1] & 0xc0) == 64) // shared address space (CGNAT)
             || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
             || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
+            || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 6to4 relay anycast
             || o[0] >= 240) // reserved
     }
-}
-
-/// The host of a URL when it is an IP address (IPv6 in brackets).
-fn literal_ip(host: &str) -> Option<IpAddr> {
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()
 }
 
 /// One event for one subscription, on the deliveries queue. Re-queued with the next attempt
@@ -186,6 +195,102 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    /// Every spelling the HTTP client reads as a reserved address, refused however it is written
+    /// (WHATWG host parsing: the address checked is the one connected to).
+    pub const RESERVED_SPELLINGS: &[&str] = &[
+        "https://10.0.0.7/h",
+        "https://10.0.0.7./h",
+        "https://10.7/h",
+        "https://10.0.7/h",
+        "https://167772167/h",
+        "https://0xa000007/h",
+        "https://0x0a.0x00.0x00.0x07/h",
+        "https://012.0.0.07/h",
+        "https://0x7f.1/h",
+        "https://127.1/h",
+        "https://127.0.0.1./h",
+        "https://2130706433/h",
+        "https://017700000001/h",
+        "https://0x7f000001/h",
+        "https://0177.0.0.1/h",
+        "https://169.254.43518/latest",
+        "https://169.254.169.254/latest/meta-data",
+        "https://2852039166/latest",
+        "https://0xa9fea9fe/latest",
+        "https://0251.0376.0251.0376/latest",
+        "https://169.254.169.254.:443/latest",
+        "https://192.168.1/h",
+        "https://3232235777/h",
+        "https://172.16.1/h",
+        "https://100.64.0.1/h",
+        "https://0/h",
+        "https://0.0.0.0/h",
+        "https://224.0.0.1/h",
+        "https://255.255.255.255/h",
+        "https://240.0.0.1/h",
+        "https://[::1]/h",
+        "https://[0:0:0:0:0:0:0:1]/h",
+        "https://[::ffff:127.0.0.1]/h",
+        "https://[::ffff:7f00:1]/h",
+        "https://[::ffff:a9fe:a9fe]/latest",
+        "https://[::ffff:169.254.169.254]/latest",
+        "https://[64:ff9b::a9fe:a9fe]/latest",
+        "https://[2002:a9fe:a9fe::1]/latest",
+        "https://[2002:7f00:1::]/h",
+        "https://[fe80::1]/h",
+        "https://[fd00:ec2::254]/latest",
+        "https://[::]/h",
+        "https://[::127.0.0.1]/h",
+        "https://[2001:0::1]/h",
+        "HTTPS://LOCALHOST/h",
+        "https://localhost./h",
+        "https://api.localhost/h",
+        "https://%6c%6f%63%61%6c%68%6f%73%74/h",
+        "https://%31%30.0.0.7/h",
+        "https://１０.0.0.7/h",
+        "https://user:pass@example.com/h",
+        "https://example.com@10.0.0.7/h",
+    ];
+
+    #[test]
+    fn every_spelling_of_a_reserved_address_is_refused() {
+        assert!(RESERVED_SPELLINGS.len() >= 30);
+        for raw in RESERVED_SPELLINGS {
+            let got = UrlPolicy::STRICT.check_url(raw);
+            assert!(got.is_err(), "{raw} should be refused, got {got:?}");
+        }
+        // The local stack allows loopback, but no other reserved address in any spelling.
+        for raw in [
+            "http://10.0.0.7./h",
+            "http://10.7/h",
+            "http://167772167/h",
+            "http://169.254.43518/latest",
+            "http://0xa9fea9fe/latest",
+            "http://[::ffff:a9fe:a9fe]/latest",
+            "http://[2002:a9fe:a9fe::1]/latest",
+            "http://192.168.1/h",
+            "http://[fd00:ec2::254]/latest",
+            "http://example.com@10.0.0.7/h",
+        ] {
+            assert!(
+                UrlPolicy::LOCAL.check_url(raw).is_err(),
+                "{raw} should be refused locally"
+            );
+        }
+        for raw in [
+            "http://127.1:9000/h",
+            "http://0x7f.1:9000/h",
+            "http://[::1]:9000/h",
+        ] {
+            assert!(UrlPolicy::LOCAL.check_url(raw).is_ok(), "{raw} is loopback");
+        }
+        // What the HTTP client would connect to is what was checked.
+        let u = UrlPolicy::STRICT
+            .check_url("https://93.184.215.14./x")
+            .unwrap();
+        assert_eq!(u.host_str(), Some("93.184.215.14"));
     }
 
     #[test]

@@ -616,6 +616,17 @@ async fn lambda_mode_refuses_reserved_addresses(kind: StoreKind) {
         "https://169.254.169.254/latest/meta-data/".to_owned(),
         format!("http://127.0.0.1:{port}/ok"),
         "http://example.com/hook".to_owned(),
+        // Spellings the HTTP client reads as those addresses (WHATWG URL rules).
+        "https://10.0.0.7./h".to_owned(),
+        "https://10.7/h".to_owned(),
+        "https://169.254.43518/latest".to_owned(),
+        "https://0x7f.1/h".to_owned(),
+        format!("https://0x7f.1:{port}/ok"),
+        format!("https://2130706433:{port}/ok"),
+        "https://0251.0376.0251.0376/latest".to_owned(),
+        "https://[::ffff:a9fe:a9fe]/latest".to_owned(),
+        "https://[2002:a9fe:a9fe::]/latest".to_owned(),
+        "https://example.com@10.0.0.7/h".to_owned(),
     ] {
         let r = app
             .call("POST", "/v0/webhooks")
@@ -645,9 +656,24 @@ async fn lambda_mode_refuses_reserved_addresses(kind: StoreKind) {
         ..sub.clone()
     };
     app.store().put_subscription(&literal).await.unwrap();
+    // Stored spellings of loopback that are no host names to the HTTP client.
+    for (i, url) in [
+        format!("https://0x7f.1:{port}/ok"),
+        format!("https://2130706433:{port}/ok"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spelled = Subscription {
+            id: balcao::ids::new_id(app.clock.peek() + 2 + i as i64),
+            url,
+            ..sub.clone()
+        };
+        app.store().put_subscription(&spelled).await.unwrap();
+    }
     set_status(&app, "CLOSED").await;
-    let dead = dead_letters(&app, 2).await;
-    assert_eq!(dead.len(), 2, "{dead:?}");
+    let dead = dead_letters(&app, 4).await;
+    assert_eq!(dead.len(), 4, "{dead:?}");
     assert!(
         dead.iter()
             .all(|d| d.last_error.as_deref().unwrap().contains("address refused")),

@@ -192,10 +192,12 @@ impl Dispatcher {
         else {
             return Ok(Outcome::Dropped);
         };
-        // The URL as written (scheme, literal addresses); host names are checked as they resolve.
-        if let Err(why) = self.config.policy.check_url(&sub.url) {
-            return self.dead_letter(d, format!("address refused: {why}")).await;
-        }
+        // The URL as the HTTP client reads it (scheme, literal addresses in any spelling); host
+        // names are checked as they resolve.
+        let url = match self.config.policy.check_url(&sub.url) {
+            Ok(url) => url,
+            Err(why) => return self.dead_letter(d, format!("address refused: {why}")).await,
+        };
         let body = serde_json::to_string(e).map_err(Error::unexpected)?;
         // The signing time is the real time of this attempt, whatever clock the app runs on.
         let timestamp = SystemTime::now()
@@ -205,7 +207,7 @@ impl Dispatcher {
         let signature = sign(&sub.secret, &e.id, timestamp, &body)?;
         let sent = self
             .http
-            .post(&sub.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &e.id)
             .header("webhook-timestamp", timestamp.to_string())
