@@ -56,3 +56,34 @@ fn every_dead_letter_queue_has_an_alarm() {
         );
     }
 }
+
+/// The lines of one top-level resource, up to the next one.
+fn resource_body(name: &str) -> String {
+    let header = format!("  {name}:");
+    let mut lines = template().lines().skip_while(|l| *l != header);
+    assert!(lines.next().is_some(), "no resource {name}");
+    lines
+        .take_while(|l| l.is_empty() || l.starts_with("   "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn sessions_are_throttled_and_keys_go_only_where_used() {
+    let api = resource_body("HttpApi");
+    for route in ["\"POST /api/sessions\":", "\"PATCH /api/sessions\":"] {
+        let at = api
+            .find(route)
+            .unwrap_or_else(|| panic!("{route} is not throttled"));
+        let settings = &api[at..];
+        assert!(
+            settings.contains("ThrottlingRateLimit") && settings.contains("ThrottlingBurstLimit"),
+            "{route}"
+        );
+    }
+    // The webhooks function verifies seller tokens only: no visitor/session key.
+    let webhooks = resource_body("WebhooksFunction");
+    assert!(webhooks.contains("BALCAO_JWT_KEYS"), "{webhooks}");
+    assert!(!webhooks.contains("BALCAO_VISITOR_KEYS"), "{webhooks}");
+    assert!(resource_body("ImpersonateFunction").contains("BALCAO_VISITOR_KEYS"));
+}
