@@ -377,3 +377,117 @@ async fn drain(client: &aws_sdk_sqs::Client, url: &str) {
         }
     }
 }
+
+/// A conversation flooded with 5 000 messages the seller may not see (waiting for moderation)
+/// around a few it may: every page of the seller's list costs a handful of Query calls, ends
+/// early with a cursor where evaluation stopped, and following the cursors finds every visible
+/// message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_conversation_is_read_in_bounded_pages() {
+    use balcao::domain::model::{Conversation, IdentifiedVia, Message, Party, Side};
+    use balcao::store::{ConversationStore, PageRequest, MAX_EVALUATED};
+    if !dynamo_available() {
+        return;
+    }
+    let sdk = balcao::config::aws_config().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        format!("flood-{id}"),
+    ));
+    store.create_table().await.unwrap();
+    let t0 = 1_795_000_000_000;
+    let party = |id: &str| Party {
+        id: id.into(),
+        external_id: id.into(),
+        full_name: id.into(),
+    };
+    let conv = Conversation::open(
+        "lojademo",
+        balcao::ids::new_id(t0),
+        party("seller-acme"),
+        party("c1"),
+        IdentifiedVia::VisitorIdentification,
+        "TV".into(),
+        vec![],
+        t0,
+    );
+    let msg = |i: i64, side: Side| {
+        Message::waiting(
+            &conv,
+            balcao::ids::new_id(t0 + i),
+            side,
+            format!("m{i}"),
+            t0 + i,
+        )
+    };
+    store
+        .create_conversation(&conv, &msg(0, Side::Customer))
+        .await
+        .unwrap();
+    // Seller messages (the seller sees its own) at the start, in the middle and at the end.
+    let visible = [1_i64, 2_500, 5_002];
+    // Loaded in batches: one transaction each would take moto minutes (it copies the table).
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let items: Vec<_> = (1..=5_002_i64)
+        .map(|i| {
+            let side = if visible.contains(&i) {
+                Side::Seller
+            } else {
+                Side::Customer
+            };
+            DynamoStore::message_item(&msg(i, side)).unwrap()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|item| {
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(
+                        aws_sdk_dynamodb::types::PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        let out = client
+            .batch_write_item()
+            .request_items(format!("flood-{id}"), writes)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    let mut page = PageRequest {
+        limit: 10,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut queries_per_page = Vec::new();
+    for _ in 0..20 {
+        let before = store.calls();
+        let got = store
+            .list_messages("lojademo", &conv.id, Side::Seller, &page)
+            .await
+            .unwrap();
+        queries_per_page.push(store.calls() - before);
+        seen.extend(got.items.iter().map(|m| m.content.clone()));
+        match (got.more, got.resume_after, got.items.last()) {
+            (false, _, _) => break,
+            (true, Some(k), _) => page.after = Some(k),
+            (true, None, Some(last)) => page.after = Some(last.id.clone()),
+            (true, None, None) => panic!("more without a cursor"),
+        }
+    }
+    println!("flooded conversation: Query calls per page {queries_per_page:?}");
+    assert_eq!(seen, ["m1", "m2500", "m5002"]);
+    assert!(
+        queries_per_page.iter().all(|q| *q <= 7),
+        "{queries_per_page:?}"
+    );
+    // 5 003 items at most MAX_EVALUATED a page: six pages.
+    assert_eq!(queries_per_page.len(), 5_003_usize.div_ceil(MAX_EVALUATED));
+}

@@ -624,8 +624,12 @@ async fn list_conversations(
         .list_conversations(account, &filter, &page.request())
         .await?;
     let key = |c: &Conversation| list_sort_key(c, &viewer);
-    let first = got.items.first().and_then(key);
-    let last = got.items.last().and_then(key);
+    let (first, last) = page_edges(
+        &page,
+        got.resume_after.clone(),
+        got.items.first().and_then(key),
+        got.items.last().and_then(key),
+    );
     let results: Vec<Value> = got
         .items
         .iter()
@@ -642,6 +646,21 @@ async fn list_conversations(
     ))
 }
 
+/// The keys the page's links continue from: its first and last items, or — when the store
+/// stopped at its bound of items evaluated — the key where it stopped, in the direction read.
+fn page_edges(
+    page: &PageParams,
+    resume_after: Option<String>,
+    first: Option<String>,
+    last: Option<String>,
+) -> (Option<String>, Option<String>) {
+    match resume_after {
+        Some(k) if page.before.is_some() => (Some(k), last.or_else(|| page.before.clone())),
+        Some(k) => (first.or_else(|| page.after.clone()), Some(k)),
+        None => (first, last),
+    }
+}
+
 async fn list_messages(app: &App, req: &Request, conv: &Conversation, side: Side) -> Result<Reply> {
     let q = Query::parse(query_pairs(req)?, &PAGING)?;
     let page = PageParams::parse(&q, is_id)?;
@@ -649,8 +668,12 @@ async fn list_messages(app: &App, req: &Request, conv: &Conversation, side: Side
         .store
         .list_messages(&conv.account, &conv.id, side, &page.request())
         .await?;
-    let first = got.items.first().map(|m| m.id.clone());
-    let last = got.items.last().map(|m| m.id.clone());
+    let (first, last) = page_edges(
+        &page,
+        got.resume_after.clone(),
+        got.items.first().map(|m| m.id.clone()),
+        got.items.last().map(|m| m.id.clone()),
+    );
     let results: Vec<Value> = got
         .items
         .iter()

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore,
+    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore, MAX_EVALUATED,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -29,7 +29,7 @@ use crate::domain::model::{
 };
 use crate::error::{Error, Result};
 
-type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -309,7 +309,8 @@ impl DynamoStore {
             .build())
     }
 
-    fn message_item(msg: &Message) -> Result<Item> {
+    /// A message as its table item (keys, GSI keys and attributes), e.g. for bulk loading.
+    pub fn message_item(msg: &Message) -> Result<Item> {
         to_item(msg, {
             let (pk, sk) = keys::message(&msg.account, &msg.conversation_id, &msg.id);
             [(PK, pk), (SK, sk)]
@@ -346,6 +347,12 @@ impl DynamoStore {
 
     /// Runs a query page by page until `limit + 1` matching items past `skip` (and past the
     /// exclusive `after` key) are in hand, so the caller knows whether a next page exists.
+    ///
+    /// Bounded: with a filter, each Query asks for twice the items of the one before (from the
+    /// page's own size, at least 25), and at most `skip` + [`MAX_EVALUATED`] items are evaluated
+    /// in all; past that the page ends early with `resume_after`, the sort key where evaluation
+    /// stopped. A conversation flooded with messages hidden from the viewer costs a few Query
+    /// calls per page, not one per `limit` hidden items.
     #[allow(clippy::too_many_arguments)]
     async fn query_page<T: DeserializeOwned>(
         &self,
@@ -361,12 +368,19 @@ impl DynamoStore {
     ) -> Result<Page<T>> {
         let ascending = ascending != page.backward;
         let want = page.limit + 1;
+        let budget = page.skip + MAX_EVALUATED;
         let mut rows: Vec<(String, T)> = Vec::with_capacity(want);
         let mut skipped = 0;
+        let mut evaluated = 0usize;
         let mut start: Option<Item> = None;
+        let mut batch = want + page.skip + 1;
+        if filter.is_some() {
+            batch = batch.max(25);
+        }
+        let mut resume_after = None;
         loop {
             self.count();
-            let batch = (want + page.skip.saturating_sub(skipped) + 1).min(1000) as i32;
+            let limit = batch.min(budget - evaluated).clamp(1, 1000) as i32;
             let mut q = self
                 .client
                 .query()
@@ -376,12 +390,13 @@ impl DynamoStore {
                 .set_filter_expression(filter.map(str::to_owned))
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(ascending)
-                .limit(batch)
+                .limit(limit)
                 .set_exclusive_start_key(start.take());
             if !names.is_empty() {
                 q = q.set_expression_attribute_names(Some(names.clone()));
             }
             let out = q.send().await?;
+            evaluated += out.scanned_count.max(0) as usize;
             for item in out.items.unwrap_or_default() {
                 let sk = str_attr(&item, sort_attr).unwrap_or_default();
                 let sk = sk.strip_prefix(strip_prefix).unwrap_or(&sk).to_owned();
@@ -401,17 +416,33 @@ impl DynamoStore {
                 break;
             }
             match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
+                Some(k) if !k.is_empty() => {
+                    if evaluated >= budget {
+                        // Stop here; the caller continues after the last key evaluated.
+                        let sk = k
+                            .get(sort_attr)
+                            .and_then(|v| v.as_s().ok())
+                            .map(|v| v.strip_prefix(strip_prefix).unwrap_or(v).to_owned());
+                        resume_after = sk;
+                        break;
+                    }
+                    start = Some(k);
+                }
                 _ => break,
             }
+            batch = batch.saturating_mul(2);
         }
-        let more = rows.len() > page.limit;
+        let more = rows.len() > page.limit || resume_after.is_some();
         rows.truncate(page.limit);
         let mut items: Vec<T> = rows.into_iter().map(|(_, t)| t).collect();
         if page.backward {
             items.reverse();
         }
-        Ok(Page { items, more })
+        Ok(Page {
+            items,
+            more,
+            resume_after,
+        })
     }
 
     /// An update of an item that may be gone meanwhile: then nothing happens.

@@ -91,7 +91,11 @@ fn take_page<T>(mut rows: Vec<(String, T)>, page: &PageRequest, ascending: bool)
     if page.backward {
         out.reverse();
     }
-    Page { items: out, more }
+    Page {
+        items: out,
+        more,
+        resume_after: None,
+    }
 }
 
 /// The conversation's place in its viewer's list, or `None` when that viewer cannot list it.

@@ -23,7 +23,15 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// More items follow in the direction of reading (before the first one when `backward`).
     pub more: bool,
+    /// Set when the store stopped reading at its bound of items evaluated for one request
+    /// ([`MAX_EVALUATED`]) before the page was full: the sort key to continue after (the page
+    /// may then hold fewer than `limit` items, even none, and `more` is true).
+    pub resume_after: Option<String>,
 }
+
+/// The most items a store evaluates for one page past the ones skipped by offset (hidden
+/// messages, filtered conversations), so no caller can make one request read without bound.
+pub const MAX_EVALUATED: usize = 1000;
 
 /// Where a page starts: past a cursor (a sort key, exclusive; cheap), or after skipping `skip`
 /// matching items. `backward` reads towards the start of the list from the cursor (the
