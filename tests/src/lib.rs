@@ -366,6 +366,52 @@ impl TestApp {
     }
 }
 
+/// An operator token (`token_use: "operator"`) signed with the local development key.
+pub fn operator_token(app: &TestApp, account: &str, email: &str, ttl_s: i64) -> String {
+    balcao::auth::mint_operator_token(
+        LOCAL_DEV_SECRET.as_bytes(),
+        LOCAL_DEV_KID,
+        LOCAL_ISSUER,
+        LOCAL_AUDIENCE,
+        &balcao::auth::OperatorClaims {
+            sub: email.into(),
+            account: account.into(),
+            name: None,
+        },
+        app.clock.peek() / 1000 + ttl_s,
+    )
+    .unwrap()
+}
+
+/// The demo account's impersonation audit trail, newest first, as its admin reads it.
+pub async fn audit_trail(app: &TestApp) -> Vec<Value> {
+    let admin = operator_token(app, "lojademo", "admin@lojademo.com.br", 3600);
+    let r = app
+        .call("GET", "/api/sessions/audit?_limit=100")
+        .bearer(&admin)
+        .send()
+        .await;
+    r.expect(200)["results"].as_array().unwrap().clone()
+}
+
+/// Runs an `async fn name(kind: StoreKind)` as two tests, `name::embedded` and
+/// `name::dynamodb` (the calling file imports `StoreKind`).
+#[macro_export]
+macro_rules! both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn embedded() {
+                super::$name(super::StoreKind::Embedded).await
+            }
+            #[tokio::test]
+            async fn dynamodb() {
+                super::$name(super::StoreKind::Dynamo).await
+            }
+        }
+    };
+}
+
 /// A seller token signed with the local development key.
 pub fn mint_seller(clock: &TestClock, account: &str, seller: &str) -> String {
     let claims = SellerClaims {

@@ -3,12 +3,11 @@
 //! the audit trail's inputs, session size, moderation of every user-written field, names, the
 //! SSRF guard's spellings, bounded list reads and the healing of a failed enqueue.
 
-use balcao::auth::{
-    mint_operator_token, OperatorClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET,
-    LOCAL_ISSUER,
-};
 use balcao::domain::model::Operator;
-use balcao_tests::{spawn_app, Res, StoreKind, TestApp, DEMO_APP_TOKEN};
+use balcao_tests::{
+    audit_trail as audit, both_stores, operator_token, spawn_app, Res, StoreKind, TestApp,
+    DEMO_APP_TOKEN,
+};
 use serde_json::{json, Value};
 
 const ANA: &str = "ana.televendas@lojademo.com.br";
@@ -16,37 +15,6 @@ const MARIA: &str = "maria@example.com";
 const MARIA_ID: &str = "01JD3M0C00000000000000C001";
 const JOAO: &str = "joao@example.com";
 const CONVERSATION: &str = "01JD3M0C00000000000000V001";
-
-macro_rules! both_stores {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn embedded() {
-                super::$name(super::StoreKind::Embedded).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(super::StoreKind::Dynamo).await
-            }
-        }
-    };
-}
-
-fn operator_token(app: &TestApp, account: &str, email: &str, ttl_s: i64) -> String {
-    mint_operator_token(
-        LOCAL_DEV_SECRET.as_bytes(),
-        LOCAL_DEV_KID,
-        LOCAL_ISSUER,
-        LOCAL_AUDIENCE,
-        &OperatorClaims {
-            sub: email.into(),
-            account: account.into(),
-            name: None,
-        },
-        app.clock.peek() / 1000 + ttl_s,
-    )
-    .unwrap()
-}
 
 fn ana(app: &TestApp) -> String {
     operator_token(app, "lojademo", ANA, 3600)
@@ -67,16 +35,6 @@ fn session_cookie(r: &Res) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-async fn audit(app: &TestApp) -> Vec<Value> {
-    let admin = operator_token(app, "lojademo", "admin@lojademo.com.br", 3600);
-    let r = app
-        .call("GET", "/api/sessions/audit?_limit=100")
-        .bearer(&admin)
-        .send()
-        .await;
-    r.expect(200)["results"].as_array().unwrap().clone()
 }
 
 /// Ana starts impersonating `email` in a new session; the session's cookie.

@@ -3,12 +3,10 @@
 //! ending, expiry on the test clock, revocation, the audit trail, forged and foreign credentials,
 //! and an operator writing in the chat as the customer.
 
-use balcao::auth::{
-    mint_operator_token, OperatorClaims, LOCAL_AUDIENCE, LOCAL_DEV_KID, LOCAL_DEV_SECRET,
-    LOCAL_ISSUER,
-};
 use balcao::domain::model::Operator;
-use balcao_tests::{spawn_app, Res, StoreKind, TestApp};
+use balcao_tests::{
+    audit_trail as audit, both_stores, operator_token, spawn_app, Res, StoreKind, TestApp,
+};
 use serde_json::{json, Value};
 
 const ANA: &str = "ana.televendas@lojademo.com.br";
@@ -20,22 +18,6 @@ const MARIA_ID: &str = "01JD3M0C00000000000000C001";
 const JOAO: &str = "joao@example.com";
 const CONVERSATION: &str = "01JD3M0C00000000000000V001";
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-fn operator_token(app: &TestApp, account: &str, email: &str, ttl_s: i64) -> String {
-    mint_operator_token(
-        LOCAL_DEV_SECRET.as_bytes(),
-        LOCAL_DEV_KID,
-        LOCAL_ISSUER,
-        LOCAL_AUDIENCE,
-        &OperatorClaims {
-            sub: email.into(),
-            account: account.into(),
-            name: None,
-        },
-        app.clock.peek() / 1000 + ttl_s,
-    )
-    .unwrap()
-}
 
 fn ana(app: &TestApp) -> String {
     operator_token(app, "lojademo", ANA, 3600)
@@ -100,31 +82,6 @@ async fn get_as(app: &TestApp, cookie: &str, token: &str, items: &str) -> Res {
         .bearer(token)
         .send()
         .await
-}
-
-async fn audit(app: &TestApp) -> Vec<Value> {
-    let admin = operator_token(app, "lojademo", ADMIN, 3600);
-    let r = app
-        .call("GET", "/api/sessions/audit?_limit=100")
-        .bearer(&admin)
-        .send()
-        .await;
-    r.expect(200)["results"].as_array().unwrap().clone()
-}
-
-macro_rules! both_stores {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn embedded() {
-                super::$name(super::StoreKind::Embedded).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(super::StoreKind::Dynamo).await
-            }
-        }
-    };
 }
 
 both_stores!(the_seed_example_loads_nobody);
