@@ -143,6 +143,12 @@ events = {
         ("5f0c1a9e-0002-4c4f-9e52-1b2d3c4d5e62", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": "01JD3M0C00000000000000M0ZZ"})),
         ("5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63", "this is not a moderation job"),
     ]),
+    # What EventBridge's schedule hands the sweeper (its content is not read).
+    "moderation-sweeper-schedule": {
+        "version": "0", "id": "6f1b2c3d-0001-4e5f-8a9b-0c1d2e3f4a5b", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2026-11-21T13:40:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/balcao-moderation-sweeper"], "detail": {},
+    },
     "sessions-create": http_event("POST", "/api/sessions", "/api/sessions",
                                   body={"public": {"vtex-impersonated-customer-email": {"value": "client@gmail.com"},
                                                    "authentication": {"value": "operator@gmail.com"}}},

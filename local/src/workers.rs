@@ -10,6 +10,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use balcao::error::Error;
 use balcao::queue::{MemoryQueue, Queue, QueueName, WebhookEvent};
 use balcao::workers::moderation::Moderator;
+use balcao::workers::sweeper::Sweeper;
 use balcao::workers::webhooks::Dispatcher;
 use tokio::sync::Mutex;
 
@@ -47,7 +48,27 @@ async fn keep_event(events: &Mutex<Vec<WebhookEvent>>, body: &str) {
     }
 }
 
+/// How often the local stack runs the moderation sweeper (the template runs it every 5 minutes).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The local stand-in for the sweeper's schedule: a task that sweeps every [`SWEEP_EVERY`].
+fn start_sweeper(stack: &Stack) {
+    let app = &stack.app;
+    let sweeper = Sweeper::new(app.store.clone(), app.queue.clone(), app.clock.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper.run_once().await {
+                tracing::error!(error = %balcao::http::ErrorChain(&e), "moderation sweep failed");
+            }
+        }
+    });
+}
+
 pub async fn start_memory(stack: &Stack, queue: &Arc<MemoryQueue>) {
+    start_sweeper(stack);
     let app = &stack.app;
     let moderator = Arc::new(Moderator::new(
         app.store.clone(),
@@ -260,6 +281,7 @@ async fn delete(client: &aws_sdk_sqs::Client, url: &str, m: aws_sdk_sqs::types::
 
 /// Long-polls the SQS queues and runs the workers on what arrives, deleting what succeeded.
 pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) {
+    start_sweeper(stack);
     let app = &stack.app;
     let moderator = Arc::new(Moderator::new(
         app.store.clone(),

@@ -159,12 +159,14 @@ impl Fixture {
             if i == 0 {
                 // Loading twice (a table that already has the fixture) is fine.
                 if let Created::TopicExists(_) | Created::DuplicateMessage { .. } =
-                    store.create_conversation(&conv, &msg).await?
+                    store.create_conversation(&conv, &msg, None).await?
                 {
                     return Ok(());
                 }
             } else {
-                store.add_message(&msg, &conv.party(fm.sender).id).await?;
+                store
+                    .add_message(&msg, &conv.party(fm.sender).id, None)
+                    .await?;
             }
             let approved = Moderation {
                 status: ModerationStatus::Approved,

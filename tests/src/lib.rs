@@ -121,6 +121,40 @@ pub async fn spawn_app_with(
     })
 }
 
+/// [`spawn_app`] whose HTTP handlers send through `wrap(queue)` (fault injection); the workers
+/// keep the stack's own queues.
+pub async fn spawn_app_wrapping_queue(
+    kind: StoreKind,
+    wrap: impl FnOnce(Arc<dyn balcao::queue::Queue>) -> Arc<dyn balcao::queue::Queue>,
+) -> Option<TestApp> {
+    if kind == StoreKind::Dynamo && !dynamo_available() {
+        return None;
+    }
+    let clock = TestClock::new();
+    let stack = balcao_local::build_with(
+        &backend(kind),
+        Arc::new(clock.clone()),
+        balcao_local::local_dispatch(),
+    )
+    .await
+    .expect("the stack builds");
+    let served = balcao::api::App {
+        queue: wrap(stack.app.queue.clone()),
+        ..stack.app.clone()
+    };
+    let (addr, server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), served)
+        .await
+        .expect("binds a port");
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        addr,
+        http: reqwest::Client::new(),
+        stack,
+        clock,
+        _server: server,
+    })
+}
+
 /// A response read whole: status, headers we check, JSON body.
 #[derive(Debug)]
 pub struct Res {

@@ -422,7 +422,7 @@ async fn a_flooded_conversation_is_read_in_bounded_pages() {
         )
     };
     store
-        .create_conversation(&conv, &msg(0, Side::Customer))
+        .create_conversation(&conv, &msg(0, Side::Customer), None)
         .await
         .unwrap();
     // Seller messages (the seller sees its own) at the start, in the middle and at the end.

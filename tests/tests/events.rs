@@ -38,6 +38,50 @@ const HTTP_EVENTS: &[(&str, &str, u16)] = &[
     ("sessions-audit", "impersonate", 200),
 ];
 
+/// The EventBridge schedule that runs the moderation sweeper.
+const SCHEDULE_EVENT: &str = "moderation-sweeper-schedule";
+
+/// The sweeper's scheduled event: it reads nothing of it and queues again every message that
+/// waited too long (here: one whose job was never queued, after the clock moves 3 minutes).
+#[tokio::test]
+async fn the_schedule_runs_the_sweeper() {
+    let event: serde_json::Value = serde_json::from_str(&read(SCHEDULE_EVENT)).unwrap();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["source"], "aws.events");
+    let clock = TestClock::new();
+    let stack = balcao_local::build(&balcao_local::Backend::Embedded, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let app = &stack.app;
+    let sweeper = balcao::workers::sweeper::Sweeper::new(
+        app.store.clone(),
+        app.queue.clone(),
+        app.clock.clone(),
+    );
+    assert_eq!(sweeper.run_once().await.unwrap(), 0);
+    // A message stored without its job.
+    let conv = app
+        .store
+        .get_conversation("lojademo", "01JD3M0C00000000000000V001")
+        .await
+        .unwrap()
+        .unwrap();
+    let msg = balcao::domain::model::Message::waiting(
+        &conv,
+        balcao::ids::new_id(clock.peek()),
+        balcao::domain::model::Side::Customer,
+        "Chega amanhã?".into(),
+        clock.peek(),
+    );
+    app.store
+        .add_message(&msg, &conv.customer.id, None)
+        .await
+        .unwrap();
+    assert_eq!(sweeper.run_once().await.unwrap(), 0, "too young to sweep");
+    clock.advance(3 * 60 * 1000);
+    assert_eq!(sweeper.run_once().await.unwrap(), 1);
+}
+
 /// (file, function, the records that must fail)
 const SQS_EVENTS: &[(&str, &str, &[&str])] = &[
     (
@@ -86,6 +130,7 @@ fn every_event_file_is_exercised() {
         .iter()
         .map(|e| e.0.to_owned())
         .chain(SQS_EVENTS.iter().map(|e| e.0.to_owned()))
+        .chain([SCHEDULE_EVENT.to_owned()])
         .collect();
     known.sort();
     assert_eq!(

@@ -743,3 +743,110 @@ async fn customers_without_a_name_get_a_neutral_label(kind: StoreKind) {
         .await;
     assert_eq!(r.expect(200)["from_user"]["full_name"], "Bia Lima");
 }
+
+// ---- 9. no message lost when queueing fails after the write ----------------------------------
+
+/// A queue whose first send of a moderation job fails (SQS unavailable for a moment).
+struct FailsOnce {
+    inner: std::sync::Arc<dyn balcao::queue::Queue>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl balcao::queue::Queue for FailsOnce {
+    async fn send(&self, queue: balcao::queue::QueueName, body: String) -> balcao::Result<()> {
+        if queue == balcao::queue::QueueName::Moderation
+            && !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(balcao::Error::unexpected_msg("injected: SQS send failed"));
+        }
+        self.inner.send(queue, body).await
+    }
+    async fn send_delayed(
+        &self,
+        queue: balcao::queue::QueueName,
+        body: String,
+        delay: std::time::Duration,
+    ) -> balcao::Result<()> {
+        self.inner.send_delayed(queue, body, delay).await
+    }
+}
+
+both_stores!(a_failed_enqueue_is_healed_by_the_sweeper);
+async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
+    use balcao::domain::model::{ModerationStatus, Side};
+    let Some(app) = balcao_tests::spawn_app_wrapping_queue(kind, |inner| {
+        std::sync::Arc::new(FailsOnce {
+            inner,
+            failed: Default::default(),
+        })
+    })
+    .await
+    else {
+        return;
+    };
+    let token = token_for(&app, MARIA, json!({"firstName": "Maria"})).await;
+    // The message is stored; the job is not queued. The client still gets its 201: nothing for
+    // it to retry (a retry without external_id would be a second message).
+    let r = app
+        .as_customer(
+            "POST",
+            &format!("/v0/customer/conversations/{CONVERSATION}/messages"),
+            &token,
+            MARIA,
+        )
+        .json(&json!({"content": "Vocês entregam no sábado?"}))
+        .send()
+        .await;
+    let id = r.expect(201)["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let store = app.store();
+    let waiting = store
+        .get_message("lojademo", CONVERSATION, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        waiting.moderation.status,
+        ModerationStatus::WaitingModeration
+    );
+    let sweeper = balcao::workers::sweeper::Sweeper::new(
+        app.stack.app.store.clone(),
+        app.stack.app.queue.clone(),
+        app.stack.app.clock.clone(),
+    );
+    assert_eq!(
+        sweeper.run_once().await.unwrap(),
+        0,
+        "not yet: it may still be on its way"
+    );
+    app.clock.advance(3 * 60 * 1000);
+    assert_eq!(sweeper.run_once().await.unwrap(), 1);
+    let decided = app.moderated("lojademo", CONVERSATION, &id).await;
+    assert_eq!(decided.moderation.status, ModerationStatus::Approved);
+    // Decided once, and the marker went with the decision: the next sweep finds nothing.
+    assert_eq!(sweeper.run_once().await.unwrap(), 0);
+    let page = balcao::store::PageRequest {
+        limit: 100,
+        ..Default::default()
+    };
+    let all = store
+        .list_messages("lojademo", CONVERSATION, Side::Customer, &page)
+        .await
+        .unwrap();
+    let copies = all
+        .items
+        .iter()
+        .filter(|m| m.content == "Vocês entregam no sábado?")
+        .count();
+    assert_eq!(copies, 1, "no duplicate");
+    let seller = app.seller_token("lojademo", ACME);
+    app.call(
+        "GET",
+        &format!("/v0/conversations/{CONVERSATION}/messages/{id}"),
+    )
+    .bearer(&seller)
+    .send()
+    .await
+    .expect(200);
+}

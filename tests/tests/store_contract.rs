@@ -304,7 +304,7 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
     let c = conv("acc", &id(1), "s1", "c1", "SKU#1");
     let m = msg(&c, &id(2), Side::Customer, Some("e1"), T0);
     assert_eq!(
-        s.create_conversation(&c, &m).await.unwrap(),
+        s.create_conversation(&c, &m, None).await.unwrap(),
         Created::Created
     );
     assert_eq!(
@@ -321,7 +321,7 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
     let c2 = conv("acc", &id(3), "s1", "c1", "SKU#1");
     let m2 = msg(&c2, &id(4), Side::Customer, None, T0);
     assert_eq!(
-        s.create_conversation(&c2, &m2).await.unwrap(),
+        s.create_conversation(&c2, &m2, None).await.unwrap(),
         Created::TopicExists(c.id.clone())
     );
     assert_eq!(s.get_conversation("acc", &c2.id).await.unwrap(), None);
@@ -329,7 +329,7 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
     let c3 = conv("acc", &id(5), "s1", "c1", "SKU-3");
     let m3 = msg(&c3, &id(6), Side::Customer, Some("e1"), T0);
     assert_eq!(
-        s.create_conversation(&c3, &m3).await.unwrap(),
+        s.create_conversation(&c3, &m3, None).await.unwrap(),
         Created::DuplicateMessage {
             conversation_id: c.id.clone(),
             message_id: m.id.clone()
@@ -345,14 +345,14 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
 async fn messages_are_idempotent_on_external_id(kind: StoreKind) {
     let Some(s) = store(kind).await else { return };
     let c = conv("acc", &id(1), "s1", "c1", "P");
-    s.create_conversation(&c, &msg(&c, &id(2), Side::Customer, None, T0))
+    s.create_conversation(&c, &msg(&c, &id(2), Side::Customer, None, T0), None)
         .await
         .unwrap();
     let m = msg(&c, &id(3), Side::Seller, Some("erp-1"), T0 + 3);
-    assert_eq!(s.add_message(&m, "s1").await.unwrap(), Added::Added);
+    assert_eq!(s.add_message(&m, "s1", None).await.unwrap(), Added::Added);
     let again = msg(&c, &id(4), Side::Seller, Some("erp-1"), T0 + 4);
     assert_eq!(
-        s.add_message(&again, "s1").await.unwrap(),
+        s.add_message(&again, "s1", None).await.unwrap(),
         Added::DuplicateMessage {
             conversation_id: c.id.clone(),
             message_id: m.id.clone()
@@ -365,11 +365,14 @@ async fn messages_are_idempotent_on_external_id(kind: StoreKind) {
     );
     // The same external id from the customer side is another key.
     let cust = msg(&c, &id(5), Side::Customer, Some("erp-1"), T0 + 5);
-    assert_eq!(s.add_message(&cust, "c1").await.unwrap(), Added::Added);
+    assert_eq!(
+        s.add_message(&cust, "c1", None).await.unwrap(),
+        Added::Added
+    );
     // A message to a conversation that does not exist is refused, and not written.
     let ghost = conv("acc", &id(9), "s1", "c1", "Q");
     let gm = msg(&ghost, &id(10), Side::Customer, None, T0);
-    assert!(s.add_message(&gm, "c1").await.is_err());
+    assert!(s.add_message(&gm, "c1", None).await.is_err());
     assert_eq!(s.get_message("acc", &ghost.id, &gm.id).await.unwrap(), None);
 }
 
@@ -377,7 +380,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
     let Some(s) = store(kind).await else { return };
     let c = conv("acc", &id(1), "s1", "c1", "P");
     let first = msg(&c, &id(2), Side::Customer, None, T0 + 2);
-    s.create_conversation(&c, &first).await.unwrap();
+    s.create_conversation(&c, &first, None).await.unwrap();
     // Before approval the seller sees neither the message nor the conversation.
     let seller_view = s
         .list_messages("acc", &c.id, Side::Seller, &page(10))
@@ -452,7 +455,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
 
     // A rejection is recorded but moves nothing and stays hidden from the recipient.
     let bad = msg(&c, &id(300), Side::Customer, None, T0 + 300);
-    s.add_message(&bad, "c1").await.unwrap();
+    s.add_message(&bad, "c1", None).await.unwrap();
     let rejected = Moderation {
         status: ModerationStatus::Rejected,
         when_at: Some(T0 + 301),
@@ -497,7 +500,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
 
     // A seller reply, approved, counts for the customer.
     let reply = msg(&c, &id(400), Side::Seller, None, T0 + 400);
-    s.add_message(&reply, "s1").await.unwrap();
+    s.add_message(&reply, "s1", None).await.unwrap();
     s.decide_message(&reply, &approved(T0 + 401)).await.unwrap();
     let now = s.get_conversation("acc", &c.id).await.unwrap().unwrap();
     assert_eq!((now.unread_to_count, now.unread_from_count), (1, 1));
@@ -544,7 +547,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         .unwrap();
     assert_eq!(closed.status, ConversationStatus::Closed);
     let back = msg(&c, &id(700), Side::Customer, None, T0 + 700);
-    s.add_message(&back, "c1").await.unwrap();
+    s.add_message(&back, "c1", None).await.unwrap();
     s.decide_message(&back, &approved(T0 + 701)).await.unwrap();
     assert_eq!(
         s.get_conversation("acc", &c.id)
@@ -570,7 +573,7 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
         let mut c = conv("acc", &id(i * 10 + 1), "s1", customer, &format!("P{i}"));
         c.customer.external_id = customer.into();
         let m = msg(&c, &id(i * 10 + 2), Side::Customer, None, T0 + i * 10);
-        s.create_conversation(&c, &m).await.unwrap();
+        s.create_conversation(&c, &m, None).await.unwrap();
         s.decide_message(&m, &approved(T0 + 1000 + i * 10))
             .await
             .unwrap();
@@ -584,7 +587,9 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
     // Noise: another seller and another account.
     let other = conv("acc", &id(9001), "s2", "c-even", "P0");
     let other_msg = msg(&other, &id(9002), Side::Customer, None, T0);
-    s.create_conversation(&other, &other_msg).await.unwrap();
+    s.create_conversation(&other, &other_msg, None)
+        .await
+        .unwrap();
     s.decide_message(&other_msg, &approved(T0 + 1))
         .await
         .unwrap();
@@ -592,6 +597,7 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
     s.create_conversation(
         &foreign,
         &msg(&foreign, &id(9004), Side::Customer, None, T0),
+        None,
     )
     .await
     .unwrap();
@@ -720,7 +726,7 @@ async fn message_pages_walk_both_ways(kind: StoreKind) {
     let Some(s) = store(kind).await else { return };
     let c = conv("acc", &id(1), "s1", "c1", "P");
     let first = msg(&c, &id(2), Side::Customer, None, T0);
-    s.create_conversation(&c, &first).await.unwrap();
+    s.create_conversation(&c, &first, None).await.unwrap();
     s.decide_message(&first, &approved(T0 + 3)).await.unwrap();
     let mut all = vec![first.id.clone()];
     for i in 0..12 {
@@ -730,7 +736,7 @@ async fn message_pages_walk_both_ways(kind: StoreKind) {
             Side::Customer
         };
         let m = msg(&c, &id(10 + i), side, None, T0 + 10 + i);
-        s.add_message(&m, if side == Side::Seller { "s1" } else { "c1" })
+        s.add_message(&m, if side == Side::Seller { "s1" } else { "c1" }, None)
             .await
             .unwrap();
         // Every third customer message stays waiting: invisible to the seller.
@@ -815,6 +821,82 @@ async fn message_pages_walk_both_ways(kind: StoreKind) {
         .is_empty());
 }
 
+/// A message is written with its pending marker and its audit entry in one step, and a
+/// refused write (a repeated external_id) writes neither; the decision removes the marker.
+async fn messages_carry_their_marker_and_audit_entry(kind: StoreKind) {
+    let Some(s) = store(kind).await else { return };
+    let c = conv("acc", &id(1), "s1", "c1", "P");
+    let (m1, m2, a1, a2) = (id(2), id(3), id(50), id(51));
+    let first = msg(&c, &m1, Side::Customer, Some("w-1"), T0);
+    let entry = |n: &str, m: &Message| AuditEntry {
+        id: n.to_owned(),
+        account: "acc".into(),
+        at: m.when_at,
+        action: "MESSAGE".into(),
+        operator: Some("op@acc.example".into()),
+        customer: Some("c1@example.com".into()),
+        session_id: id(99),
+        reason: None,
+        client_ip: None,
+        user_agent: None,
+        conversation_id: Some(m.conversation_id.clone()),
+        message_id: Some(m.id.clone()),
+    };
+    assert_eq!(
+        s.create_conversation(&c, &first, Some(&entry(&a1, &first)))
+            .await
+            .unwrap(),
+        Created::Created
+    );
+    let second = msg(&c, &m2, Side::Customer, Some("w-2"), T0 + 10);
+    assert_eq!(
+        s.add_message(&second, "c1", Some(&entry(&a2, &second)))
+            .await
+            .unwrap(),
+        Added::Added
+    );
+    // The same external_id again: refused, and its audit entry with it.
+    let again = msg(&c, &id(4), Side::Customer, Some("w-2"), T0 + 20);
+    assert!(matches!(
+        s.add_message(&again, "c1", Some(&entry(&id(52), &again)))
+            .await
+            .unwrap(),
+        Added::DuplicateMessage { .. }
+    ));
+    let trail = s.list_audit("acc", &page(10)).await.unwrap();
+    let ids: Vec<&str> = trail.items.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, [a2.as_str(), a1.as_str()]);
+    // Both messages wait; the window bounds which are listed.
+    let pending = |from, before| {
+        let s = s.clone();
+        async move {
+            s.list_pending(from, before, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.message_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(pending(0, T0 + 100).await, vec![m1.clone(), m2.clone()]);
+    assert_eq!(
+        pending(0, T0 + 10).await,
+        vec![m1.clone()],
+        "before is exclusive"
+    );
+    assert_eq!(pending(T0 + 5, T0 + 100).await, vec![m2.clone()]);
+    assert_eq!(
+        s.decide_message(&first, &approved(T0 + 30)).await.unwrap(),
+        Decided::Applied
+    );
+    assert_eq!(pending(0, T0 + 100).await, vec![m2.clone()]);
+    let p = &s.list_pending(0, T0 + 100, 10).await.unwrap()[0];
+    assert_eq!(
+        (p.account.as_str(), p.conversation_id.as_str(), p.when_at),
+        ("acc", c.id.as_str(), T0 + 10)
+    );
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -835,4 +917,5 @@ on_both_stores!(
     moderation_decides_once_and_moves_counters_on_approval,
     listing_filters_sorts_and_pages,
     message_pages_walk_both_ways,
+    messages_carry_their_marker_and_audit_entry,
 );

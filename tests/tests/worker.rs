@@ -64,7 +64,10 @@ impl Rig {
             now,
         );
         let m = self.message(&conv, Side::Customer, first);
-        self.store.create_conversation(&conv, &m).await.unwrap();
+        self.store
+            .create_conversation(&conv, &m, None)
+            .await
+            .unwrap();
         (conv, m)
     }
 
@@ -82,7 +85,7 @@ impl Rig {
     async fn add(&self, conv: &Conversation, sender: Side, content: &str) -> Message {
         let m = self.message(conv, sender, content);
         let who = conv.party(sender).id.clone();
-        self.store.add_message(&m, &who).await.unwrap();
+        self.store.add_message(&m, &who, None).await.unwrap();
         m
     }
 

@@ -18,7 +18,7 @@ use crate::domain::input::{
     Problems, EXTERNAL_ID_MAX,
 };
 use crate::domain::model::{
-    operator_ref, Contact, Conversation, ConversationStatus, IdentifiedVia, Message,
+    operator_ref, AuditEntry, Contact, Conversation, ConversationStatus, IdentifiedVia, Message,
     ModerationStatus, Owner, Party, Side,
 };
 use crate::domain::view;
@@ -324,7 +324,7 @@ async fn seller_post(app: &App, req: &Request, id: &str) -> Result<Reply> {
             "the conversation is closed; reopen it with PATCH {\"status\":\"OPENED\"}".into(),
         ));
     }
-    let msg = post_message(app, &conv, Side::Seller, new).await?;
+    let msg = post_message(app, &conv, Side::Seller, new, None).await?;
     Reply::created(&view::minimal_message(&conv, &msg))
 }
 
@@ -369,7 +369,7 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
         .find_topic(&c.account, &seller.id, &c.contact.id, &open.product_id)
         .await?
     {
-        return continue_conversation(app, &c, &existing, open.message).await;
+        return continue_conversation(app, req, &c, &existing, open.message).await;
     }
     let now = app.clock.now_ms();
     let mut conv = Conversation::open(
@@ -400,14 +400,18 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
         },
         now,
     );
-    match app.store.create_conversation(&conv, &first).await? {
+    let audit = impersonation_audit(req, &c, &first);
+    match app
+        .store
+        .create_conversation(&conv, &first, audit.as_ref())
+        .await?
+    {
         Created::Created => {
-            enqueue(app, &first).await?;
-            audit_impersonated(app, req, &c, &conv.id, &first.id).await?;
+            enqueue(app, &first).await;
             Reply::created(&view::conversation(&conv))
         }
         Created::TopicExists(existing) => {
-            continue_conversation(app, &c, &existing, open.message).await
+            continue_conversation(app, req, &c, &existing, open.message).await
         }
         Created::DuplicateMessage {
             conversation_id, ..
@@ -428,6 +432,7 @@ async fn load_own(app: &App, c: &Customer, id: &str) -> Result<Conversation> {
 
 async fn continue_conversation(
     app: &App,
+    req: &Request,
     c: &Customer,
     id: &str,
     msg: NewMessage,
@@ -442,6 +447,7 @@ async fn continue_conversation(
             owner: c.owner.clone(),
             ..msg
         },
+        Some((req, c)),
     )
     .await?;
     Reply::ok(&view::conversation(&conv))
@@ -458,33 +464,26 @@ async fn customer_post(app: &App, req: &Request, id: &str) -> Result<Reply> {
             owner: c.owner.clone(),
             ..new
         },
+        Some((req, &c)),
     )
     .await?;
-    audit_impersonated(app, req, &c, &conv.id, &msg.id).await?;
     Reply::created(&view::minimal_message(&conv, &msg))
 }
 
-/// A message an operator wrote as the customer goes into the impersonation audit trail.
-async fn audit_impersonated(
-    app: &App,
-    req: &Request,
-    c: &Customer,
-    conversation_id: &str,
-    message_id: &str,
-) -> Result<()> {
+/// A message an operator wrote as the customer goes into the impersonation audit trail, in the
+/// message's own transaction.
+fn impersonation_audit(req: &Request, c: &Customer, msg: &Message) -> Option<AuditEntry> {
     let (Some(session), Some(operator)) = (&c.session_id, &c.operator_email) else {
-        return Ok(());
+        return None;
     };
-    super::sessions::audit_message(
-        app,
+    Some(super::sessions::message_audit(
         req,
         session,
         &c.account,
         operator,
         &c.contact.email,
-        (conversation_id, message_id),
-    )
-    .await
+        msg,
+    ))
 }
 
 // ---- shared by both sides -----------------------------------------------------------------
@@ -499,29 +498,41 @@ fn new_message(conv: &Conversation, side: Side, m: NewMessage, now: i64) -> Mess
     }
 }
 
-async fn enqueue(app: &App, msg: &Message) -> Result<()> {
+/// Queues a stored message for moderation. A failure does not fail the request: the message
+/// is stored with its pending marker, and the sweeper queues it again within minutes (so the
+/// client gets its 201 and has no reason to retry into a duplicate).
+async fn enqueue(app: &App, msg: &Message) {
     let job = ModerationJob {
         account: msg.account.clone(),
         conversation_id: msg.conversation_id.clone(),
         message_id: msg.id.clone(),
     };
-    send_json(app.queue.as_ref(), QueueName::Moderation, &job).await
+    if let Err(e) = send_json(app.queue.as_ref(), QueueName::Moderation, &job).await {
+        tracing::error!(message_id = %msg.id, error = %crate::http::ErrorChain(&e), "moderation job not queued; the sweeper will queue it");
+        crate::metrics::count("ModerationEnqueueFailed", ("Queue", "moderation"), 1);
+    }
 }
 
 /// Writes a message (idempotent on `external_id`) and queues it for moderation. A retry of a
-/// message still waiting queues it again, so a failed enqueue heals on the client's retry; the
-/// worker ignores messages already decided.
+/// message still waiting queues it again; the worker ignores messages already decided. `by` is
+/// the customer request the message came in (its impersonation, if any, is audited with it).
 async fn post_message(
     app: &App,
     conv: &Conversation,
     side: Side,
     new: NewMessage,
+    by: Option<(&Request, &Customer)>,
 ) -> Result<Message> {
     let msg = new_message(conv, side, new, app.clock.now_ms());
     let sender_id = conv.party(side).id.clone();
-    match app.store.add_message(&msg, &sender_id).await? {
+    let audit = by.and_then(|(req, c)| impersonation_audit(req, c, &msg));
+    match app
+        .store
+        .add_message(&msg, &sender_id, audit.as_ref())
+        .await?
+    {
         Added::Added => {
-            enqueue(app, &msg).await?;
+            enqueue(app, &msg).await;
             Ok(msg)
         }
         Added::DuplicateMessage {
@@ -539,7 +550,7 @@ async fn post_message(
                 .await?
                 .ok_or_else(|| Error::unexpected_msg("external id points to a missing message"))?;
             if first.moderation.status == ModerationStatus::WaitingModeration {
-                enqueue(app, &first).await?;
+                enqueue(app, &first).await;
             }
             Ok(first)
         }

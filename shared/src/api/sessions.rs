@@ -660,32 +660,29 @@ pub(crate) async fn impersonated(app: &App, req: &Request) -> Result<(Session, I
     Ok((session, imp))
 }
 
-/// Links a message written in an impersonated session to the audit trail.
-pub(crate) async fn audit_message(
-    app: &App,
+/// The audit entry of a message written in an impersonated session; the store writes it in the
+/// message's own transaction.
+pub(crate) fn message_audit(
     req: &Request,
     session_id: &str,
     account: &str,
     operator: &str,
     customer: &str,
-    (conversation_id, message_id): (&str, &str),
-) -> Result<()> {
-    let now = app.clock.now_ms();
+    msg: &crate::domain::model::Message,
+) -> AuditEntry {
     let who = anonymous(req);
-    app.store
-        .add_audit(&AuditEntry {
-            id: new_id(now),
-            account: account.to_owned(),
-            at: now,
-            action: "MESSAGE".into(),
-            operator: Some(operator.to_owned()),
-            customer: Some(customer.to_owned()),
-            session_id: session_id.to_owned(),
-            reason: None,
-            client_ip: who.client_ip,
-            user_agent: who.user_agent,
-            conversation_id: Some(conversation_id.to_owned()),
-            message_id: Some(message_id.to_owned()),
-        })
-        .await
+    AuditEntry {
+        id: new_id(msg.when_at),
+        account: account.to_owned(),
+        at: msg.when_at,
+        action: "MESSAGE".into(),
+        operator: Some(operator.to_owned()),
+        customer: Some(customer.to_owned()),
+        session_id: session_id.to_owned(),
+        reason: None,
+        client_ip: who.client_ip,
+        user_agent: who.user_agent,
+        conversation_id: Some(msg.conversation_id.clone()),
+        message_id: Some(msg.id.clone()),
+    }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore, MAX_EVALUATED,
+    PageRequest, PendingMessage, SessionStore, TenantStore, Viewer, WebhookStore, MAX_EVALUATED,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -307,6 +307,31 @@ impl DynamoStore {
                     .map_err(Error::unexpected)?,
             )
             .build())
+    }
+
+    /// What goes into every new message's transaction: its pending-moderation marker (deleted
+    /// by the decision) and, for a message written through an impersonation, its audit entry.
+    fn with_message(
+        &self,
+        writes: &mut Vec<TransactWriteItem>,
+        msg: &Message,
+        audit: Option<&AuditEntry>,
+    ) -> Result<()> {
+        if msg.moderation.status == ModerationStatus::WaitingModeration {
+            let pending = PendingMessage {
+                account: msg.account.clone(),
+                conversation_id: msg.conversation_id.clone(),
+                message_id: msg.id.clone(),
+                when_at: msg.when_at,
+            };
+            let (pk, sk) = keys::pending(&msg.account, &msg.conversation_id, &msg.id, msg.when_at);
+            writes.push(self.put_new(to_item(&pending, [(PK, pk), (SK, sk)])?)?);
+        }
+        if let Some(e) = audit {
+            let (pk, sk) = keys::audit(&e.account, &e.id);
+            writes.push(self.put_new(to_item(e, [(PK, pk), (SK, sk)])?)?);
+        }
+        Ok(())
     }
 
     /// A message as its table item (keys, GSI keys and attributes), e.g. for bulk loading.
@@ -653,7 +678,12 @@ impl ConversationStore for DynamoStore {
         Ok(item.and_then(|i| str_attr(&i, "conversation_id")))
     }
 
-    async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created> {
+    async fn create_conversation(
+        &self,
+        conv: &Conversation,
+        first: &Message,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Created> {
         let (pk, sk) = keys::conversation(&conv.account, &conv.id);
         let mut conv_item = to_item(conv, [(PK, pk), (SK, sk)])?;
         conv_item.insert(
@@ -694,6 +724,7 @@ impl ConversationStore for DynamoStore {
         if let Some(ext) = Self::external_id_item(first, &sender_id) {
             writes.push(self.put_new(ext)?);
         }
+        self.with_message(&mut writes, first, audit)?;
         if self.transact(writes).await? {
             return Ok(Created::Created);
         }
@@ -793,7 +824,12 @@ impl ConversationStore for DynamoStore {
         .await
     }
 
-    async fn add_message(&self, msg: &Message, sender_id: &str) -> Result<Added> {
+    async fn add_message(
+        &self,
+        msg: &Message,
+        sender_id: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Added> {
         let (cpk, csk) = keys::conversation(&msg.account, &msg.conversation_id);
         let mut writes = vec![
             TransactWriteItem::builder()
@@ -811,6 +847,7 @@ impl ConversationStore for DynamoStore {
         if let Some(ext) = Self::external_id_item(msg, sender_id) {
             writes.push(self.put_new(ext)?);
         }
+        self.with_message(&mut writes, msg, audit)?;
         if self.transact(writes).await? {
             return Ok(Added::Added);
         }
@@ -948,7 +985,20 @@ impl ConversationStore for DynamoStore {
             ])))
             .build()
             .map_err(Error::unexpected)?;
-        let mut writes = vec![TransactWriteItem::builder().update(msg_update).build()];
+        let (ppk, psk) = keys::pending(account, conv, id, msg.when_at);
+        let mut writes = vec![
+            TransactWriteItem::builder().update(msg_update).build(),
+            // The marker goes with the decision (a message written before markers had none).
+            TransactWriteItem::builder()
+                .delete(
+                    aws_sdk_dynamodb::types::Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(ppk, psk)))
+                        .build()
+                        .map_err(Error::unexpected)?,
+                )
+                .build(),
+        ];
         let approved = moderation.status == ModerationStatus::Approved;
         let at = moderation.when_at.unwrap_or(msg.when_at);
         if approved {
@@ -1016,6 +1066,36 @@ impl ConversationStore for DynamoStore {
             };
         }
         Ok(Decided::Applied)
+    }
+
+    async fn list_pending(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<PendingMessage>> {
+        let mut out: Vec<PendingMessage> = Vec::new();
+        for shard in 0..keys::PENDING_SHARDS {
+            self.count();
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :before")
+                .expression_attribute_values(":pk", s(keys::pending_shard(shard)))
+                .expression_attribute_values(":from", s(format!("{:015}#", from.max(0))))
+                // '#' sorts before every digit: the bound excludes `before` itself.
+                .expression_attribute_values(":before", s(format!("{:015}#", before.max(0))))
+                .limit(limit.clamp(1, 1000) as i32)
+                .send()
+                .await?;
+            for item in res.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+        }
+        out.sort_by(|a, b| (a.when_at, &a.message_id).cmp(&(b.when_at, &b.message_id)));
+        out.truncate(limit);
+        Ok(out)
     }
 
     async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {

@@ -95,6 +95,27 @@ pub fn message(a: &str, conv: &str, id: &str) -> (String, String) {
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
+/// Partitions the pending-moderation markers are spread over (a marker is written with every
+/// message: one partition would be hot).
+pub const PENDING_SHARDS: u32 = 8;
+
+/// The pending-moderation marker of a message: written with it, deleted by its decision; the
+/// sweeper reads the old ones (`PK = PENDING#shard, SK < when#`).
+pub fn pending(a: &str, conv: &str, id: &str, when: i64) -> (String, String) {
+    let shard = id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % PENDING_SHARDS;
+    (
+        pending_shard(shard),
+        format!("{:015}#{}#{}#{}", when.max(0), esc(a), esc(conv), esc(id)),
+    )
+}
+
+pub fn pending_shard(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+
 pub fn topic(a: &str, seller: &str, customer: &str, product: &str) -> (String, String) {
     (
         format!(

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use super::keys::interaction_sort_key;
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, SessionStore, TenantStore, Viewer, WebhookStore,
+    PageRequest, PendingMessage, SessionStore, TenantStore, Viewer, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -38,6 +38,8 @@ struct State {
     sessions_now: Millis,
     /// How many sessions there may be before the expired ones are swept out.
     sessions_sweep_at: usize,
+    /// Messages not yet decided: (when_at, account, conversation, id).
+    pending: std::collections::BTreeSet<(Millis, String, String, String)>,
     /// account -> entries by id (ids sort by time).
     audit: HashMap<String, BTreeMap<String, AuditEntry>>,
 }
@@ -61,6 +63,26 @@ impl MemoryStore {
 /// Sessions held before the first sweep of expired ones; later sweeps come when the count has
 /// doubled since the last, so each write pays O(1) amortised.
 const SESSION_SWEEP_MIN: usize = 1024;
+
+impl State {
+    /// What goes with every new message: its pending marker and its audit entry.
+    fn written(&mut self, msg: &Message, audit: Option<&AuditEntry>) {
+        if msg.moderation.status == ModerationStatus::WaitingModeration {
+            self.pending.insert((
+                msg.when_at,
+                msg.account.clone(),
+                msg.conversation_id.clone(),
+                msg.id.clone(),
+            ));
+        }
+        if let Some(e) = audit {
+            self.audit
+                .entry(e.account.clone())
+                .or_default()
+                .insert(e.id.clone(), e.clone());
+        }
+    }
+}
 
 /// Takes a page from items already in list order, each with its sort key.
 fn take_page<T>(mut rows: Vec<(String, T)>, page: &PageRequest, ascending: bool) -> Page<T> {
@@ -267,7 +289,12 @@ impl ConversationStore for MemoryStore {
         Ok(s.topics.get(&key).cloned())
     }
 
-    async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created> {
+    async fn create_conversation(
+        &self,
+        conv: &Conversation,
+        first: &Message,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Created> {
         let mut s = self.state.lock().await;
         let topic = (
             conv.account.clone(),
@@ -307,6 +334,7 @@ impl ConversationStore for MemoryStore {
             ),
             first.clone(),
         );
+        s.written(first, audit);
         Ok(Created::Created)
     }
 
@@ -348,7 +376,12 @@ impl ConversationStore for MemoryStore {
         Ok(take_page(rows, page, filter.ascending))
     }
 
-    async fn add_message(&self, msg: &Message, sender_id: &str) -> Result<Added> {
+    async fn add_message(
+        &self,
+        msg: &Message,
+        sender_id: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Added> {
         let mut s = self.state.lock().await;
         let conv_key = (msg.account.clone(), msg.conversation_id.clone());
         if !s.conversations.contains_key(&conv_key) {
@@ -378,6 +411,7 @@ impl ConversationStore for MemoryStore {
             ),
             msg.clone(),
         );
+        s.written(msg, audit);
         Ok(Added::Added)
     }
 
@@ -474,6 +508,12 @@ impl ConversationStore for MemoryStore {
         let mut stored = stored;
         stored.moderation = moderation.clone();
         stored.events_pending = true;
+        s.pending.remove(&(
+            stored.when_at,
+            stored.account.clone(),
+            stored.conversation_id.clone(),
+            stored.id.clone(),
+        ));
         s.messages.insert(mkey, stored.clone());
         if moderation.status == ModerationStatus::Approved {
             let at = moderation.when_at.unwrap_or(stored.when_at);
@@ -482,6 +522,27 @@ impl ConversationStore for MemoryStore {
             }
         }
         Ok(Decided::Applied)
+    }
+
+    async fn list_pending(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<PendingMessage>> {
+        let s = self.state.lock().await;
+        Ok(s.pending
+            .iter()
+            .skip_while(|(when, ..)| *when < from)
+            .take_while(|(when, ..)| *when < before)
+            .take(limit)
+            .map(|(when, a, c, id)| PendingMessage {
+                account: a.clone(),
+                conversation_id: c.clone(),
+                message_id: id.clone(),
+                when_at: *when,
+            })
+            .collect())
     }
 
     async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {

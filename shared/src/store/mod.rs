@@ -60,6 +60,15 @@ pub struct ConversationFilter {
     pub ascending: bool,
 }
 
+/// A message written but not yet decided, as its marker names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingMessage {
+    pub account: String,
+    pub conversation_id: String,
+    pub message_id: String,
+    pub when_at: Millis,
+}
+
 /// What creating a conversation did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -137,8 +146,14 @@ pub trait ConversationStore: Send + Sync {
         customer: &str,
         product_id: &str,
     ) -> Result<Option<String>>;
-    /// Writes the conversation, its topic and its first message atomically.
-    async fn create_conversation(&self, conv: &Conversation, first: &Message) -> Result<Created>;
+    /// Writes the conversation, its topic, its first message, its pending-moderation marker and
+    /// (for a message written through an impersonation) its audit entry, atomically.
+    async fn create_conversation(
+        &self,
+        conv: &Conversation,
+        first: &Message,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Created>;
     async fn get_conversation(&self, account: &str, id: &str) -> Result<Option<Conversation>>;
     async fn list_conversations(
         &self,
@@ -146,8 +161,14 @@ pub trait ConversationStore: Send + Sync {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>>;
-    /// Adds a message to an existing conversation; `external_id` is unique per sender.
-    async fn add_message(&self, msg: &Message, sender_id: &str) -> Result<Added>;
+    /// Adds a message to an existing conversation, with its pending-moderation marker and audit
+    /// entry, atomically; `external_id` is unique per sender.
+    async fn add_message(
+        &self,
+        msg: &Message,
+        sender_id: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Added>;
     async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>>;
     /// Newest last. Only what `viewer` may see.
     async fn list_messages(
@@ -177,6 +198,14 @@ pub trait ConversationStore: Send + Sync {
     async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided>;
     /// The decision's webhook events are queued.
     async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()>;
+    /// Messages still waiting for a decision written in `[from, before)`, oldest first, at most
+    /// `limit` (the sweeper queues them again; a decision deletes the marker).
+    async fn list_pending(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<PendingMessage>>;
 }
 
 /// Webhook subscriptions, per account and seller.

@@ -3,6 +3,7 @@
 //! neighbours back to the queue.
 
 pub mod moderation;
+pub mod sweeper;
 #[cfg(feature = "delivery")]
 pub mod webhooks;
 
