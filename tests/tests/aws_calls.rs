@@ -304,7 +304,7 @@ async fn aws_calls_per_operation() {
         ("POST conversations/{id}/messages (same external_id)", 4, 1),
         ("PATCH conversations/{id}/read_by", 2, 0),
         ("PATCH conversations/{id}", 2, 1),
-        ("POST webhooks", 2, 0),
+        ("POST webhooks", 1, 0),
         ("GET webhooks", 1, 0),
         ("dispatcher: fan-out (1 subscription)", 1, 1),
         ("dispatcher: delivery", 1, 0),

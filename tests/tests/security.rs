@@ -850,3 +850,87 @@ async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
     .await
     .expect(200);
 }
+
+// ---- 10. the subscription cap holds under concurrent requests --------------------------------
+
+both_stores!(the_subscription_cap_is_a_condition_of_the_write);
+async fn the_subscription_cap_is_a_condition_of_the_write(kind: StoreKind) {
+    let Some(app) = spawn_app(kind).await else {
+        return;
+    };
+    let app = std::sync::Arc::new(app);
+    let post = |app: std::sync::Arc<TestApp>, seller: String, i: usize| async move {
+        let r = app
+            .call("POST", "/v0/webhooks")
+            .bearer(&seller)
+            .json(&json!({"url": format!("http://127.0.0.1:9/hook-{i}")}))
+            .send()
+            .await;
+        if r.status != 201 {
+            r.expect_error(409, "CONFLICT");
+        }
+        (r.status, r.body["id"].as_str().map(str::to_owned))
+    };
+    let seller = app.seller_token("lojademo", ACME);
+    let mut created = Vec::new();
+    if kind == StoreKind::Embedded {
+        // Twenty at once: exactly ten pass.
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            tasks.spawn(post(app.clone(), seller.clone(), i));
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let (201, Some(id)) = done.unwrap() {
+                created.push(id);
+            }
+        }
+    } else {
+        // moto does not serialise concurrent transactions as DynamoDB does, so the race itself
+        // is shown on the embedded store; here, that the cap is the write's own condition and
+        // not a read before it: a counter at the cap refuses a seller whose list reads empty.
+        let store = app.stack.dynamo.as_ref().unwrap();
+        let sdk = balcao::config::aws_config().await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .put_item()
+            .table_name(store.table())
+            .item(
+                "PK",
+                aws_sdk_dynamodb::types::AttributeValue::S("ACCOUNT#lojademo".into()),
+            )
+            .item(
+                "SK",
+                aws_sdk_dynamodb::types::AttributeValue::S("WEBHOOKCOUNT#seller-bravo".into()),
+            )
+            .item(
+                "subscriptions",
+                aws_sdk_dynamodb::types::AttributeValue::N("10".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let bravo = app.seller_token("lojademo", "seller-bravo");
+        assert_eq!(post(app.clone(), bravo, 0).await.0, 409);
+        for i in 0..12 {
+            if let (201, Some(id)) = post(app.clone(), seller.clone(), i).await {
+                created.push(id);
+            }
+        }
+    }
+    assert_eq!(created.len(), 10, "at most 10 subscriptions per seller");
+    let list = app.call("GET", "/v0/webhooks").bearer(&seller).send().await;
+    assert_eq!(list.expect(200)["results"].as_array().unwrap().len(), 10);
+    // Deleting one frees its place, once.
+    let id = &created[0];
+    app.call("DELETE", &format!("/v0/webhooks/{id}"))
+        .bearer(&seller)
+        .send()
+        .await
+        .expect(204);
+    app.call("DELETE", &format!("/v0/webhooks/{id}"))
+        .bearer(&seller)
+        .send()
+        .await
+        .expect_error(404, "NOT_FOUND");
+    assert_eq!(post(app.clone(), seller.clone(), 100).await.0, 201);
+    assert_eq!(post(app.clone(), seller.clone(), 101).await.0, 409);
+}

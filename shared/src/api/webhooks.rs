@@ -126,15 +126,6 @@ async fn create(app: &App, req: &Request) -> Result<Reply> {
     };
     let (url, domains) = problems.finish((url, domains))?;
     let url = url.unwrap_or_default();
-    let existing = app
-        .store
-        .list_subscriptions(&p.account, &p.seller_id)
-        .await?;
-    if existing.len() >= MAX_SUBSCRIPTIONS {
-        return Err(Error::Conflict(format!(
-            "a seller may hold {MAX_SUBSCRIPTIONS} webhook subscriptions; delete one first"
-        )));
-    }
     let now = app.clock.now_ms();
     let sub = Subscription {
         id: new_id(now),
@@ -147,7 +138,12 @@ async fn create(app: &App, req: &Request) -> Result<Reply> {
         created_at: now,
         disabled_reason: None,
     };
-    app.store.put_subscription(&sub).await?;
+    // The cap is a condition of the write itself: concurrent requests cannot pass it.
+    if !app.store.add_subscription(&sub, MAX_SUBSCRIPTIONS).await? {
+        return Err(Error::Conflict(format!(
+            "a seller may hold {MAX_SUBSCRIPTIONS} webhook subscriptions; delete one first"
+        )));
+    }
     Reply::created(&view(&sub, true))
 }
 

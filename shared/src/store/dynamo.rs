@@ -1136,18 +1136,50 @@ impl WebhookStore for DynamoStore {
         self.get(keys::subscription(account, seller, id)).await
     }
 
+    async fn add_subscription(&self, sub: &Subscription, max: usize) -> Result<bool> {
+        let (cpk, csk) = keys::subscription_count(&sub.account, &sub.seller_id);
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(cpk, csk)))
+            .update_expression("ADD #n :one")
+            .condition_expression("attribute_not_exists(#n) OR #n < :max")
+            .expression_attribute_names("#n", "subscriptions")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max as i64))
+            .build()
+            .map_err(Error::unexpected)?;
+        let (pk, sk) = keys::subscription(&sub.account, &sub.seller_id, &sub.id);
+        let item = to_item(sub, [(PK, pk), (SK, sk)])?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(counter).build(),
+            self.put_new(item)?,
+        ])
+        .await
+    }
+
     async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool> {
-        self.count();
         let (pk, sk) = keys::subscription(account, seller, id);
-        let out = self
-            .client
-            .delete_item()
+        let (cpk, csk) = keys::subscription_count(account, seller);
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(Error::unexpected)?;
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(cpk, csk)))
+            .update_expression("ADD #n :minus")
+            .expression_attribute_names("#n", "subscriptions")
+            .expression_attribute_values(":minus", n(-1))
+            .build()
+            .map_err(Error::unexpected)?;
+        // `false` when there was none: the condition cancels the whole transaction.
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(counter).build(),
+        ])
+        .await
     }
 
     async fn disable_subscription(

@@ -70,6 +70,14 @@ pub fn subscription(a: &str, seller: &str, id: &str) -> (String, String) {
     )
 }
 
+/// How many subscriptions a seller holds: the counter the cap is a condition on.
+pub fn subscription_count(a: &str, seller: &str) -> (String, String) {
+    (
+        format!("ACCOUNT#{}", esc(a)),
+        format!("WEBHOOKCOUNT#{}", esc(seller)),
+    )
+}
+
 pub fn subscription_prefix(seller: &str) -> String {
     format!("WEBHOOK#{}#", esc(seller))
 }

@@ -589,6 +589,18 @@ impl WebhookStore for MemoryStore {
             .get(&(account.to_owned(), seller.to_owned()))
             .and_then(|l| l.iter().find(|x| x.id == id).cloned()))
     }
+    async fn add_subscription(&self, sub: &Subscription, max: usize) -> Result<bool> {
+        let mut s = self.state.lock().await;
+        let list = s
+            .subscriptions
+            .entry((sub.account.clone(), sub.seller_id.clone()))
+            .or_default();
+        if list.len() >= max {
+            return Ok(false);
+        }
+        list.push(sub.clone());
+        Ok(true)
+    }
     async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool> {
         let mut s = self.state.lock().await;
         let Some(list) = s

@@ -211,7 +211,11 @@ pub trait ConversationStore: Send + Sync {
 /// Webhook subscriptions, per account and seller.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
+    /// Writes a subscription as given (fixtures, tests); not counted against the cap.
     async fn put_subscription(&self, sub: &Subscription) -> Result<()>;
+    /// Adds a new subscription unless its seller already holds `max`: checked and written as
+    /// one conditional step, so concurrent requests cannot pass the cap. `false`: at the cap.
+    async fn add_subscription(&self, sub: &Subscription, max: usize) -> Result<bool>;
     /// Oldest first.
     async fn list_subscriptions(&self, account: &str, seller: &str) -> Result<Vec<Subscription>>;
     async fn get_subscription(
