@@ -106,6 +106,7 @@ async fn app_on(table: &str) -> App {
         clock: Arc::new(SystemClock),
         url_policy: UrlPolicy::LOCAL,
         sites: balcao::api::Sites::default(),
+        post_limits: balcao::api::PostLimits::default(),
     }
 }
 

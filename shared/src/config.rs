@@ -288,6 +288,25 @@ pub async fn lambda_app() -> Result<App> {
         clock,
         url_policy: crate::webhooks::UrlPolicy::STRICT,
         sites: sites_from_env()?,
+        post_limits: post_limits_from_env()?,
+    })
+}
+
+/// `BALCAO_CUSTOMER_POSTS_PER_MINUTE` and `BALCAO_SELLER_POSTS_PER_MINUTE` (defaults 30 and
+/// 300; `0` turns a limit off).
+pub fn post_limits_from_env() -> Result<crate::api::PostLimits> {
+    let d = crate::api::PostLimits::default();
+    let read = |name: &str, default: u32| -> Result<u32> {
+        match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+                Error::unexpected_msg(format!("{name} must be a whole number of messages"))
+            }),
+            _ => Ok(default),
+        }
+    };
+    Ok(crate::api::PostLimits {
+        customer_per_minute: read("BALCAO_CUSTOMER_POSTS_PER_MINUTE", d.customer_per_minute)?,
+        seller_per_minute: read("BALCAO_SELLER_POSTS_PER_MINUTE", d.seller_per_minute)?,
     })
 }
 

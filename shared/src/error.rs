@@ -48,8 +48,9 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("rate limited")]
-    RateLimited,
+    /// Too many requests; the seconds until the caller may try again (`Retry-After`).
+    #[error("rate limited (retry after {0} s)")]
+    RateLimited(u64),
     /// Anything the caller cannot fix. The source goes to the log, never to the client.
     #[error("unexpected: {0}")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -84,7 +85,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
-            Error::RateLimited => 429,
+            Error::RateLimited(_) => 429,
             Error::Unexpected(_) => 500,
         }
     }
@@ -100,7 +101,7 @@ impl Error {
             Error::Conflict(_) => "CONFLICT",
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            Error::RateLimited => "RATE_LIMITS",
+            Error::RateLimited(_) => "RATE_LIMITS",
             Error::Unexpected(_) => "INTERNAL_ERROR",
         }
     }
@@ -162,9 +163,9 @@ impl Error {
                 "Method not allowed on this path".into(),
                 vec![json!({"message": "Method not allowed on this path", "in": "method", "code": "METHOD_NOT_ALLOWED", "context": {}})],
             ),
-            Error::RateLimited => (
-                "Too many requests".into(),
-                vec![json!({"message": "Too many requests", "in": "request", "code": "RATE_LIMITS", "context": {}})],
+            Error::RateLimited(after) => (
+                "Too many messages from this sender; try again later".into(),
+                vec![json!({"message": "Too many messages from this sender; try again later", "in": "request", "code": "RATE_LIMITS", "context": {"retryAfterSeconds": after}})],
             ),
             Error::Unexpected(_) => (
                 "An internal error occurred".into(),

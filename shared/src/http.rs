@@ -84,7 +84,11 @@ pub fn finish(result: Result<Reply>, request_id: &str) -> Response<Body> {
             } else {
                 tracing::info!(request_id, status = e.status(), error = %e, "request refused");
             }
-            (e.status(), e.envelope(request_id), Vec::new())
+            let headers = match e {
+                Error::RateLimited(after) => vec![("retry-after", after.to_string())],
+                _ => Vec::new(),
+            };
+            (e.status(), e.envelope(request_id), headers)
         }
     };
     let mut builder = Response::builder()

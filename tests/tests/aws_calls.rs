@@ -48,6 +48,7 @@ async fn aws_calls_per_operation() {
         clock: clock_arc.clone(),
         url_policy: balcao::webhooks::UrlPolicy::LOCAL,
         sites: balcao::api::Sites::local(),
+        post_limits: balcao::api::PostLimits::default(),
     };
     // No background workers: the worker runs by hand below, so every count is one operation's.
     let moderator = Moderator::new(app.store.clone(), sqs.clone(), clock_arc);
@@ -288,9 +289,9 @@ async fn aws_calls_per_operation() {
     let got: Vec<(&str, u64, u64)> = rows.iter().map(|(n, d, s)| (n.as_str(), *d, *s)).collect();
     let expected: Vec<(&str, u64, u64)> = vec![
         ("POST tokens/create", 3, 0),
-        ("POST customer/conversations (new)", 4, 1),
-        ("POST customer/conversations (same product)", 5, 1),
-        ("POST customer/conversations/{id}/messages", 3, 1),
+        ("POST customer/conversations (new)", 5, 1),
+        ("POST customer/conversations (same product)", 6, 1),
+        ("POST customer/conversations/{id}/messages", 4, 1),
         ("GET customer/conversations", 2, 0),
         ("worker: approve (first message)", 6, 2),
         ("worker: approve", 5, 2),
@@ -300,8 +301,8 @@ async fn aws_calls_per_operation() {
         ("GET conversations/{id}", 1, 0),
         ("GET conversations/{id}/messages", 2, 0),
         ("GET conversations/{id}/messages/{mid}", 2, 0),
-        ("POST conversations/{id}/messages", 2, 1),
-        ("POST conversations/{id}/messages (same external_id)", 4, 1),
+        ("POST conversations/{id}/messages", 3, 1),
+        ("POST conversations/{id}/messages (same external_id)", 5, 1),
         ("PATCH conversations/{id}/read_by", 2, 0),
         ("PATCH conversations/{id}", 2, 1),
         ("POST webhooks", 1, 0),

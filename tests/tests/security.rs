@@ -934,3 +934,75 @@ async fn the_subscription_cap_is_a_condition_of_the_write(kind: StoreKind) {
     assert_eq!(post(app.clone(), seller.clone(), 100).await.0, 201);
     assert_eq!(post(app.clone(), seller.clone(), 101).await.0, 409);
 }
+
+// ---- 8. posts are rate-limited per sender ----------------------------------------------------
+
+both_stores!(posts_are_rate_limited_per_sender);
+async fn posts_are_rate_limited_per_sender(kind: StoreKind) {
+    let Some(app) = spawn_app(kind).await else {
+        return;
+    };
+    let limit = balcao::api::PostLimits::default().customer_per_minute;
+    // Start at the beginning of a minute of the test clock, so the window does not turn over.
+    app.clock
+        .advance(60_000 - app.clock.peek().rem_euclid(60_000));
+    let token = token_for(&app, MARIA, json!({"firstName": "Maria"})).await;
+    let path = format!("/v0/customer/conversations/{CONVERSATION}/messages");
+    let post = |n: u32| {
+        app.as_customer("POST", &path, &token, MARIA)
+            .json(&json!({ "content": format!("mensagem {n}") }))
+            .send()
+    };
+    for n in 0..limit {
+        post(n).await.expect(201);
+    }
+    let r = post(limit).await;
+    r.expect_error(429, "RATE_LIMITS");
+    let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&after), "{after}");
+    // Another sender is not held up by Maria's limit; the seller's is its own.
+    let joao = token_for(&app, JOAO, json!({"firstName": "João"})).await;
+    app.as_customer("GET", "/v0/customer/conversations", &joao, JOAO)
+        .send()
+        .await
+        .expect(200);
+    let seller = app.seller_token("lojademo", ACME);
+    app.call(
+        "POST",
+        &format!("/v0/conversations/{CONVERSATION}/messages"),
+    )
+    .bearer(&seller)
+    .json(&json!({"content": "Entregamos sim.", "owner": {"name": "Ana", "external_id": "ana-1"}}))
+    .send()
+    .await
+    .expect(201);
+    // Opening a conversation is a post too.
+    app.as_customer("POST", "/v0/customer/conversations", &token, MARIA)
+        .json(&json!({"seller_id": ACME, "tags": [{"name": "productId", "value": "NOVO-1"}], "content": "Oi"}))
+        .send()
+        .await
+        .expect_error(429, "RATE_LIMITS");
+    // The next minute it may post again; nothing refused was written.
+    app.clock.advance(after as i64 * 1000);
+    post(1000).await.expect(201);
+    let page = balcao::store::PageRequest {
+        limit: 100,
+        ..Default::default()
+    };
+    let mine = app
+        .store()
+        .list_messages(
+            "lojademo",
+            CONVERSATION,
+            balcao::domain::model::Side::Customer,
+            &page,
+        )
+        .await
+        .unwrap();
+    let count = mine
+        .items
+        .iter()
+        .filter(|m| m.content.starts_with("mensagem "))
+        .count();
+    assert_eq!(count, limit as usize + 1);
+}

@@ -400,6 +400,7 @@ async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
         },
         now,
     );
+    within_post_limit(app, &c.account, Side::Customer, &c.contact.id, now).await?;
     let audit = impersonation_audit(req, &c, &first);
     match app
         .store
@@ -513,6 +514,32 @@ async fn enqueue(app: &App, msg: &Message) {
     }
 }
 
+const MINUTE_MS: i64 = 60_000;
+
+/// One more message from this sender this minute, or a 429 (see [`super::PostLimits`]).
+async fn within_post_limit(
+    app: &App,
+    account: &str,
+    side: Side,
+    sender_id: &str,
+    now: i64,
+) -> Result<()> {
+    let limit = match side {
+        Side::Customer => app.post_limits.customer_per_minute,
+        Side::Seller => app.post_limits.seller_per_minute,
+    };
+    if limit == 0 {
+        return Ok(());
+    }
+    let key = format!("posts/{account}/{}/{sender_id}", side.as_str());
+    if app.store.take(&key, MINUTE_MS, limit, now).await? {
+        return Ok(());
+    }
+    crate::metrics::count("PostsRateLimited", ("Side", side.as_str()), 1);
+    let wait_ms = MINUTE_MS - now.rem_euclid(MINUTE_MS);
+    Err(Error::RateLimited(((wait_ms + 999) / 1000) as u64))
+}
+
 /// Writes a message (idempotent on `external_id`) and queues it for moderation. A retry of a
 /// message still waiting queues it again; the worker ignores messages already decided. `by` is
 /// the customer request the message came in (its impersonation, if any, is audited with it).
@@ -525,6 +552,7 @@ async fn post_message(
 ) -> Result<Message> {
     let msg = new_message(conv, side, new, app.clock.now_ms());
     let sender_id = conv.party(side).id.clone();
+    within_post_limit(app, &conv.account, side, &sender_id, msg.when_at).await?;
     let audit = by.and_then(|(req, c)| impersonation_audit(req, c, &msg));
     match app
         .store

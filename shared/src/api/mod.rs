@@ -27,6 +27,26 @@ pub struct App {
     pub url_policy: UrlPolicy,
     /// Which store a request made on a store's own host belongs to.
     pub sites: Sites,
+    /// How many messages one sender may post per minute.
+    pub post_limits: PostLimits,
+}
+
+/// Messages one sender (a customer, or a seller with all its integrations and people) may post
+/// per minute, across every instance of the function; `0` turns a limit off. A post past the
+/// limit is a 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostLimits {
+    pub customer_per_minute: u32,
+    pub seller_per_minute: u32,
+}
+
+impl Default for PostLimits {
+    fn default() -> Self {
+        PostLimits {
+            customer_per_minute: 30,
+            seller_per_minute: 300,
+        }
+    }
 }
 
 /// The stores' own hosts: a VTEX store serves `/api/sessions` on its domain, so a request with

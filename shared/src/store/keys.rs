@@ -120,6 +120,11 @@ pub fn pending(a: &str, conv: &str, id: &str, when: i64) -> (String, String) {
     )
 }
 
+/// A rate-limit window: `RATE#key`, the window's start (TTL removes it after).
+pub fn rate(key: &str, window_start: i64) -> (String, String) {
+    (format!("RATE#{}", esc(key)), format!("{window_start:015}"))
+}
+
 pub fn pending_shard(shard: u32) -> String {
     format!("PENDING#{shard}")
 }

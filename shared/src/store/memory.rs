@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use super::keys::interaction_sort_key;
 use super::{
     Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageRequest, PendingMessage, SessionStore, TenantStore, Viewer, WebhookStore,
+    PageRequest, PendingMessage, RateStore, SessionStore, TenantStore, Viewer, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -38,6 +38,8 @@ struct State {
     sessions_now: Millis,
     /// How many sessions there may be before the expired ones are swept out.
     sessions_sweep_at: usize,
+    /// Rate-limit windows: (key, window start) -> uses.
+    rates: HashMap<(String, Millis), u32>,
     /// Messages not yet decided: (when_at, account, conversation, id).
     pending: std::collections::BTreeSet<(Millis, String, String, String)>,
     /// account -> entries by id (ids sort by time).
@@ -554,6 +556,24 @@ impl ConversationStore for MemoryStore {
             m.events_pending = false;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RateStore for MemoryStore {
+    async fn take(&self, key: &str, window_ms: Millis, limit: u32, now: Millis) -> Result<bool> {
+        let mut s = self.state.lock().await;
+        let start = now - now.rem_euclid(window_ms.max(1));
+        // Past windows are forgotten (DynamoDB's TTL does the same for the table).
+        if s.rates.len() > 4096 {
+            s.rates.retain(|(_, w), _| *w >= start);
+        }
+        let n = s.rates.entry((key.to_owned(), start)).or_default();
+        if *n >= limit {
+            return Ok(false);
+        }
+        *n += 1;
+        Ok(true)
     }
 }
 

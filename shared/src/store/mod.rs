@@ -254,11 +254,23 @@ pub trait SessionStore: Send + Sync {
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
 }
 
+/// Fixed-window counters for rate limits, shared by every instance of a function.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Counts one use of `key` in the window of `window_ms` that holds `now`; `false` when the
+    /// window already had `limit` (then nothing is counted).
+    async fn take(&self, key: &str, window_ms: Millis, limit: u32, now: Millis) -> Result<bool>;
+}
+
 pub trait Store:
-    TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore
+    TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore + RateStore
 {
 }
-impl<T: TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore> Store for T {}
+impl<
+        T: TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore + RateStore,
+    > Store for T
+{
+}
 
 /// The external id uniqueness scope: per account, side and sender.
 pub fn sender_id_of(conv: &Conversation, side: Side) -> &str {
