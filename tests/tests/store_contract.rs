@@ -897,6 +897,47 @@ async fn messages_carry_their_marker_and_audit_entry(kind: StoreKind) {
     );
 }
 
+/// A session is saved with its audit entries, and a rotated id replaces the old one, at once.
+async fn sessions_are_saved_with_their_audit_entries(kind: StoreKind) {
+    let Some(s) = store(kind).await else { return };
+    let session = |id: &str| Session {
+        id: id.to_owned(),
+        account: "acc".into(),
+        public: Default::default(),
+        admin_user_email: None,
+        impersonation_input: None,
+        impersonation: None,
+        created_at: T0,
+        valid_until: T0 + 1_000_000,
+    };
+    let (old, new, e1) = (id(1), id(2), id(3));
+    s.save_session(&session(&old), &[], None).await.unwrap();
+    let entry = AuditEntry {
+        id: e1.clone(),
+        account: "acc".into(),
+        at: T0,
+        action: "START".into(),
+        operator: Some("op@acc.example".into()),
+        customer: Some("c@example.com".into()),
+        session_id: new.clone(),
+        reason: None,
+        client_ip: None,
+        user_agent: None,
+        conversation_id: None,
+        message_id: None,
+    };
+    s.save_session(&session(&new), std::slice::from_ref(&entry), Some(&old))
+        .await
+        .unwrap();
+    assert!(
+        s.get_session(&old, T0).await.unwrap().is_none(),
+        "the old id is gone"
+    );
+    assert_eq!(s.get_session(&new, T0).await.unwrap().unwrap().id, new);
+    let trail = s.list_audit("acc", &page(10)).await.unwrap();
+    assert_eq!(trail.items, vec![entry]);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -918,4 +959,5 @@ on_both_stores!(
     listing_filters_sorts_and_pages,
     message_pages_walk_both_ways,
     messages_carry_their_marker_and_audit_entry,
+    sessions_are_saved_with_their_audit_entries,
 );

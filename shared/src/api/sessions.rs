@@ -261,10 +261,7 @@ async fn write(app: &App, req: &Request, patch: bool) -> Result<Reply> {
             e.session_id = session.id.clone();
         }
     }
-    save(app, &session, &entries).await?;
-    if let Some(old) = planted {
-        app.store.delete_session(&old).await?;
-    }
+    save(app, &session, &entries, planted.as_deref()).await?;
     let token = app.auth.issue_session_token(&session.id)?;
     let segment = segment_token();
     let namespaces = namespaces(&session, admin.as_deref(), may_impersonate(op.as_ref()));
@@ -351,16 +348,22 @@ async fn refresh(
     let (op, admin) = acting(session, who);
     let entries = transform(app, session, who, op.as_ref(), admin.as_deref(), input, now).await?;
     if always || !entries.is_empty() {
-        save(app, session, &entries).await?;
+        save(app, session, &entries, None).await?;
     }
     Ok((op, entries))
 }
 
 /// Writes the session and the audit entries of what changed in it.
-async fn save(app: &App, session: &Session, entries: &[AuditEntry]) -> Result<()> {
-    app.store.put_session(session).await?;
+/// Writes the session with the audit entries of what changed in it (and the removal of the id
+/// it replaces) in one step: never a changed session without its entries.
+async fn save(
+    app: &App,
+    session: &Session,
+    entries: &[AuditEntry],
+    replaces: Option<&str>,
+) -> Result<()> {
+    app.store.save_session(session, entries, replaces).await?;
     for e in entries {
-        app.store.add_audit(e).await?;
         crate::metrics::count("Impersonations", ("Action", &e.action), 1);
     }
     Ok(())

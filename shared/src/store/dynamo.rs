@@ -1265,16 +1265,55 @@ impl SessionStore for DynamoStore {
         Ok(s.filter(|s| s.valid_until > now))
     }
 
-    async fn delete_session(&self, id: &str) -> Result<()> {
-        self.count();
-        let (pk, sk) = keys::session(id);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .send()
-            .await?;
-        Ok(())
+    async fn save_session(
+        &self,
+        session: &Session,
+        audit: &[AuditEntry],
+        replaces: Option<&str>,
+    ) -> Result<()> {
+        if audit.is_empty() && replaces.is_none() {
+            return self.put_session(session).await;
+        }
+        let (pk, sk) = keys::session(&session.id);
+        let mut item = to_item(session, [(PK, pk), (SK, sk)])?;
+        item.insert(
+            keys::TTL.to_owned(),
+            AttributeValue::N((session.valid_until / 1000).to_string()),
+        );
+        let mut writes = vec![TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(Error::unexpected)?,
+            )
+            .build()];
+        for e in audit {
+            let (pk, sk) = keys::audit(&e.account, &e.id);
+            writes.push(self.put_new(to_item(e, [(PK, pk), (SK, sk)])?)?);
+        }
+        if let Some(old) = replaces {
+            let (pk, sk) = keys::session(old);
+            writes.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        aws_sdk_dynamodb::types::Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(pk, sk)))
+                            .build()
+                            .map_err(Error::unexpected)?,
+                    )
+                    .build(),
+            );
+        }
+        if self.transact(writes).await? {
+            Ok(())
+        } else {
+            Err(Error::unexpected_msg(
+                "session write cancelled: an audit entry id was taken",
+            ))
+        }
     }
 
     async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {

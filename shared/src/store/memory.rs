@@ -694,9 +694,25 @@ impl SessionStore for MemoryStore {
         s.sessions_now = s.sessions_now.max(now);
         Ok(s.sessions.get(id).filter(|x| x.valid_until > now).cloned())
     }
-    async fn delete_session(&self, id: &str) -> Result<()> {
-        self.state.lock().await.sessions.remove(id);
-        Ok(())
+    async fn save_session(
+        &self,
+        session: &Session,
+        audit: &[AuditEntry],
+        replaces: Option<&str>,
+    ) -> Result<()> {
+        // One lock: nobody sees the session without its entries, nor both ids.
+        let mut s = self.state.lock().await;
+        if let Some(old) = replaces {
+            s.sessions.remove(old);
+        }
+        for e in audit {
+            s.audit
+                .entry(e.account.clone())
+                .or_default()
+                .insert(e.id.clone(), e.clone());
+        }
+        drop(s);
+        self.put_session(session).await
     }
     async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
         let mut s = self.state.lock().await;

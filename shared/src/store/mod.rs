@@ -247,8 +247,14 @@ pub trait SessionStore: Send + Sync {
     async fn put_session(&self, session: &Session) -> Result<()>;
     /// `None` when unknown or expired.
     async fn get_session(&self, id: &str, now: Millis) -> Result<Option<Session>>;
-    /// Forgets a session (its id was rotated); unknown ids are fine.
-    async fn delete_session(&self, id: &str) -> Result<()>;
+    /// Writes the session, the audit entries of what changed in it and, when its id was rotated,
+    /// the removal of the old id, as one step (all or nothing).
+    async fn save_session(
+        &self,
+        session: &Session,
+        audit: &[AuditEntry],
+        replaces: Option<&str>,
+    ) -> Result<()>;
     async fn add_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// Newest first.
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
