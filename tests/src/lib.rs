@@ -101,24 +101,7 @@ pub async fn spawn_app_with(
     kind: StoreKind,
     dispatch: balcao::workers::webhooks::DispatchConfig,
 ) -> Option<TestApp> {
-    if kind == StoreKind::Dynamo && !dynamo_available() {
-        return None;
-    }
-    let clock = TestClock::new();
-    let stack = balcao_local::build_with(&backend(kind), Arc::new(clock.clone()), dispatch)
-        .await
-        .expect("the stack builds");
-    let (addr, server) = balcao_local::spawn("127.0.0.1:0".parse().unwrap(), stack.app.clone())
-        .await
-        .expect("binds a port");
-    Some(TestApp {
-        base: format!("http://{addr}"),
-        addr,
-        http: reqwest::Client::new(),
-        stack,
-        clock,
-        _server: server,
-    })
+    spawn(kind, dispatch, |q| q).await
 }
 
 /// [`spawn_app`] whose HTTP handlers send through `wrap(queue)` (fault injection); the workers
@@ -127,17 +110,21 @@ pub async fn spawn_app_wrapping_queue(
     kind: StoreKind,
     wrap: impl FnOnce(Arc<dyn balcao::queue::Queue>) -> Arc<dyn balcao::queue::Queue>,
 ) -> Option<TestApp> {
+    spawn(kind, balcao_local::local_dispatch(), wrap).await
+}
+
+async fn spawn(
+    kind: StoreKind,
+    dispatch: balcao::workers::webhooks::DispatchConfig,
+    wrap: impl FnOnce(Arc<dyn balcao::queue::Queue>) -> Arc<dyn balcao::queue::Queue>,
+) -> Option<TestApp> {
     if kind == StoreKind::Dynamo && !dynamo_available() {
         return None;
     }
     let clock = TestClock::new();
-    let stack = balcao_local::build_with(
-        &backend(kind),
-        Arc::new(clock.clone()),
-        balcao_local::local_dispatch(),
-    )
-    .await
-    .expect("the stack builds");
+    let stack = balcao_local::build_with(&backend(kind), Arc::new(clock.clone()), dispatch)
+        .await
+        .expect("the stack builds");
     let served = balcao::api::App {
         queue: wrap(stack.app.queue.clone()),
         ..stack.app.clone()

@@ -297,6 +297,19 @@ impl DynamoStore {
         self.put_item(to_item(record, [(PK, pk), (SK, sk)])?).await
     }
 
+    /// A transaction's delete of one item (no condition: a missing item is fine).
+    fn delete_write(&self, (pk, sk): (String, String)) -> Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .delete(
+                aws_sdk_dynamodb::types::Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .build()
+                    .map_err(Error::unexpected)?,
+            )
+            .build())
+    }
+
     fn put_new(&self, item: Item) -> Result<TransactWriteItem> {
         Ok(TransactWriteItem::builder()
             .put(
@@ -986,19 +999,10 @@ impl ConversationStore for DynamoStore {
             ])))
             .build()
             .map_err(Error::unexpected)?;
-        let (ppk, psk) = keys::pending(account, conv, id, msg.when_at);
         let mut writes = vec![
             TransactWriteItem::builder().update(msg_update).build(),
             // The marker goes with the decision (a message written before markers had none).
-            TransactWriteItem::builder()
-                .delete(
-                    aws_sdk_dynamodb::types::Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(ppk, psk)))
-                        .build()
-                        .map_err(Error::unexpected)?,
-                )
-                .build(),
+            self.delete_write(keys::pending(account, conv, id, msg.when_at))?,
         ];
         let approved = moderation.status == ModerationStatus::Approved;
         let at = moderation.when_at.unwrap_or(msg.when_at);
@@ -1294,18 +1298,7 @@ impl SessionStore for DynamoStore {
             writes.push(self.put_new(to_item(e, [(PK, pk), (SK, sk)])?)?);
         }
         if let Some(old) = replaces {
-            let (pk, sk) = keys::session(old);
-            writes.push(
-                TransactWriteItem::builder()
-                    .delete(
-                        aws_sdk_dynamodb::types::Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(pk, sk)))
-                            .build()
-                            .map_err(Error::unexpected)?,
-                    )
-                    .build(),
-            );
+            writes.push(self.delete_write(keys::session(old))?);
         }
         if self.transact(writes).await? {
             Ok(())
