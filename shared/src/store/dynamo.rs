@@ -1309,11 +1309,6 @@ impl SessionStore for DynamoStore {
         }
     }
 
-    async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
-        self.put(keys::audit(&entry.account, &entry.id), entry)
-            .await
-    }
-
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
         let (pk, _) = keys::audit(account, "");
         let mut values = HashMap::from([

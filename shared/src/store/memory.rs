@@ -78,11 +78,15 @@ impl State {
             ));
         }
         if let Some(e) = audit {
-            self.audit
-                .entry(e.account.clone())
-                .or_default()
-                .insert(e.id.clone(), e.clone());
+            self.add_audit(e);
         }
+    }
+
+    fn add_audit(&mut self, e: &AuditEntry) {
+        self.audit
+            .entry(e.account.clone())
+            .or_default()
+            .insert(e.id.clone(), e.clone());
     }
 }
 
@@ -706,21 +710,10 @@ impl SessionStore for MemoryStore {
             s.sessions.remove(old);
         }
         for e in audit {
-            s.audit
-                .entry(e.account.clone())
-                .or_default()
-                .insert(e.id.clone(), e.clone());
+            s.add_audit(e);
         }
         drop(s);
         self.put_session(session).await
-    }
-    async fn add_audit(&self, entry: &AuditEntry) -> Result<()> {
-        let mut s = self.state.lock().await;
-        s.audit
-            .entry(entry.account.clone())
-            .or_default()
-            .insert(entry.id.clone(), entry.clone());
-        Ok(())
     }
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
         let s = self.state.lock().await;

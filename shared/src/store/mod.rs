@@ -255,7 +255,6 @@ pub trait SessionStore: Send + Sync {
         audit: &[AuditEntry],
         replaces: Option<&str>,
     ) -> Result<()>;
-    async fn add_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// Newest first.
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
 }
