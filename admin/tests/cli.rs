@@ -9,7 +9,7 @@ use std::sync::Arc;
 use balcao::api::App;
 use balcao::auth::Auth;
 use balcao::clock::SystemClock;
-use balcao::moderation::{AccountRules, Engine, Tag};
+use balcao::moderation::{AccountRules, Engine, Kind};
 use balcao::queue::MemoryQueue;
 use balcao::store::dynamo::DynamoStore;
 use balcao::webhooks::UrlPolicy;
@@ -359,9 +359,9 @@ async fn provisions_a_fresh_table_end_to_end() {
     let engine = Engine::new();
     let msg = "compre no concorrente, veja acme.com.br/oferta";
     let found = engine.check(msg, Some(&rules));
-    assert!(found.has(Tag::Offensive), "{found:?}");
-    assert!(!found.has(Tag::Link), "{found:?}");
-    assert!(engine.check(msg, None).has(Tag::Link));
+    assert!(found.has(Kind::Offensive), "{found:?}");
+    assert!(!found.has(Kind::Link), "{found:?}");
+    assert!(engine.check(msg, None).has(Kind::Link));
     ok(
         &t,
         "moderation unblock-word --account acme-br --word concorrente",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use balcao::moderation::{Engine, Tag};
+use balcao::moderation::{Engine, Kind};
 
 struct Case {
     line: usize,
@@ -24,7 +24,7 @@ fn corpus(raw: &str) -> Vec<Case> {
             } else {
                 tags.split(',')
                     .map(|t| {
-                        Tag::ALL
+                        Kind::ALL
                             .iter()
                             .find(|x| x.as_str() == t)
                             .unwrap_or_else(|| panic!("unknown tag {t}"))
@@ -55,11 +55,11 @@ fn score(name: &str, raw: &str) -> (f64, f64, Vec<String>) {
     for c in &cases {
         let mut got: Vec<&str> = engine
             .check(&c.text, None)
-            .tags()
-            .map(Tag::as_str)
+            .kinds()
+            .map(Kind::as_str)
             .collect();
         got.sort();
-        for t in Tag::ALL.iter().map(|t| t.as_str()) {
+        for t in Kind::ALL.iter().map(|t| t.as_str()) {
             let e = per_tag.entry(t).or_default();
             match (c.expected.contains(&t), got.contains(&t)) {
                 (true, true) => e.0 += 1,

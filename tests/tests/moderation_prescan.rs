@@ -18,7 +18,7 @@ fn corpus_lines() -> Vec<String> {
 }
 
 fn names(f: Findings) -> Vec<&'static str> {
-    f.tags().map(|t| t.as_str()).collect()
+    f.kinds().map(|t| t.as_str()).collect()
 }
 
 struct Checker {

@@ -17,7 +17,9 @@
 //! nothing to find. The result equals the rules run on the whole message; a differential test
 //! holds that over the corpora and generated messages.
 
-use super::{leet_byte, push_collapsed, word_hash, Engine, Lists, WordSet};
+use super::keywords::{keyword, KW_PIX};
+use super::wordset::{leet_byte, push_collapsed, word_hash, Lists, WordSet};
+use super::Engine;
 
 /// Tokens of context kept on each side of a hot token.
 pub(crate) const MARGIN: usize = 3;
@@ -727,17 +729,15 @@ impl Engine {
         }
         let w = word.as_slice();
         if !digits {
-            if matches!(w, b"pix" | b"chavepix") {
+            let k = keyword(w);
+            if k == KW_PIX {
                 return Tok {
                     single,
                     pix: true,
                     ..COLD
                 };
             }
-            if matches!(
-                w,
-                b"arroba" | b"at" | b"ponto" | b"dot" | b"http" | b"https" | b"www"
-            ) {
+            if k != 0 {
                 return Tok {
                     hot: true,
                     single,

@@ -3,16 +3,16 @@ use super::*;
 fn tags(text: &str) -> Vec<&'static str> {
     Engine::new()
         .check(text, None)
-        .tags()
-        .map(Tag::as_str)
+        .kinds()
+        .map(Kind::as_str)
         .collect()
 }
 
 fn tags_for(text: &str, rules: &AccountRules) -> Vec<&'static str> {
     Engine::new()
         .check(text, Some(rules))
-        .tags()
-        .map(Tag::as_str)
+        .kinds()
+        .map(Kind::as_str)
         .collect()
 }
 

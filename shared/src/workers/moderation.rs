@@ -120,8 +120,8 @@ impl Moderator {
             Decided::Applied => {
                 let outcome = if approved { "APPROVED" } else { "REJECTED" };
                 crate::metrics::count("MessagesModerated", ("Outcome", outcome), 1);
-                for tag in findings.all().tags() {
-                    crate::metrics::count("MessagesBlocked", ("Tag", tag.as_str()), 1);
+                for kind in findings.all().kinds() {
+                    crate::metrics::count("MessagesBlocked", ("Tag", kind.as_str()), 1);
                 }
             }
             Decided::AlreadyDecided => return Ok(Outcome::AlreadyDecided),
