@@ -164,6 +164,16 @@ pub enum SubscriptionStatus {
     Disabled,
 }
 
+impl SubscriptionStatus {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "ACTIVE",
+            SubscriptionStatus::Disabled => "DISABLED",
+        }
+    }
+}
+
 impl Subscription {
     pub fn wants(&self, domain: &str) -> bool {
         self.status == SubscriptionStatus::Active && self.domains.iter().any(|d| d == domain)
@@ -288,6 +298,18 @@ pub enum ModerationStatus {
     Approved,
 }
 
+impl ModerationStatus {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerationStatus::NotModerated => "NOT_MODERATED",
+            ModerationStatus::WaitingModeration => "WAITING_MODERATION",
+            ModerationStatus::Rejected => "REJECTED",
+            ModerationStatus::Approved => "APPROVED",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockRule {
     pub reason: String,
@@ -362,7 +384,64 @@ pub struct Conversation {
     pub first_approved_message_id: Option<String>,
 }
 
+/// Whose list of conversations is read: a seller's or a customer's, by id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Viewer {
+    Seller(String),
+    Customer(String),
+}
+
 impl Conversation {
+    /// When the conversation sits in its viewer's list, or `None` when that viewer cannot list
+    /// it: a seller lists it from its first approved message on (ordered by last interaction),
+    /// its customer from its creation.
+    pub fn listed_at(&self, viewer: &Viewer) -> Option<Millis> {
+        match viewer {
+            Viewer::Seller(s) if &self.seller.id == s => self.last_interaction_at,
+            Viewer::Customer(c) if &self.customer.id == c => {
+                Some(self.last_interaction_at.unwrap_or(self.created_at))
+            }
+            _ => None,
+        }
+    }
+
+    /// What an approved message does to its conversation: the other side's unread count, the
+    /// seller's "new" flag and reopening for a customer message, the first approved message,
+    /// the last message and the interaction time. The DynamoDB adapter writes the same change as
+    /// one update expression (the store contract tests hold the two together).
+    pub fn apply_approval(&mut self, msg: &Message, at: Millis) {
+        match msg.sender {
+            Side::Customer => {
+                self.unread_to_count += 1;
+                self.is_new_to = true;
+                self.status = ConversationStatus::Opened;
+            }
+            Side::Seller => self.unread_from_count += 1,
+        }
+        if self.first_approved_message_id.is_none() {
+            self.first_approved_message_id = Some(msg.id.clone());
+        }
+        self.last_message = Some(msg.minimal());
+        self.last_interaction_at = Some(at);
+        self.updated_at = at;
+    }
+
+    /// `side` has read the conversation at `now`: its unread count is cleared (and for the
+    /// seller the "new" flag).
+    pub fn mark_read(&mut self, side: Side, now: Millis) {
+        match side {
+            Side::Seller => {
+                self.seller_read_at = Some(now);
+                self.unread_to_count = 0;
+                self.is_new_to = false;
+            }
+            Side::Customer => {
+                self.customer_read_at = Some(now);
+                self.unread_from_count = 0;
+            }
+        }
+    }
+
     /// A new open conversation about a product: no counters, not yet visible to the seller.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
@@ -486,6 +565,45 @@ impl Message {
             owner: self.owner.clone(),
             content: self.content.clone(),
             when_at: self.when_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stores write statuses with `as_str` and read them back with serde: one spelling.
+    #[test]
+    fn status_strings_are_their_serde_names() {
+        let json = |v: &dyn erased::Ser| v.json();
+        for st in [
+            ModerationStatus::NotModerated,
+            ModerationStatus::WaitingModeration,
+            ModerationStatus::Rejected,
+            ModerationStatus::Approved,
+        ] {
+            assert_eq!(json(&st), format!("\"{}\"", st.as_str()));
+        }
+        for st in [ConversationStatus::Opened, ConversationStatus::Closed] {
+            assert_eq!(json(&st), format!("\"{}\"", st.as_str()));
+        }
+        for st in [SubscriptionStatus::Active, SubscriptionStatus::Disabled] {
+            assert_eq!(json(&st), format!("\"{}\"", st.as_str()));
+        }
+        for side in [Side::Customer, Side::Seller] {
+            assert_eq!(json(&side), format!("\"{}\"", side.as_str()));
+        }
+    }
+
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
         }
     }
 }

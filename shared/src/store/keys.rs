@@ -175,6 +175,30 @@ pub fn sort_key_time(sk: &str) -> Option<Millis> {
     sk.split_once('#')?.0.parse().ok()
 }
 
+/// The sort-key range of every item under `prefix`, bounds included: `~` sorts after every
+/// character an escaped key part holds.
+pub fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}~"))
+}
+
+/// The GSI1/GSI2 sort-key range of conversations listed between `start` and `end` (inclusive,
+/// either open).
+pub fn interaction_range(start: Option<Millis>, end: Option<Millis>) -> (String, String) {
+    (
+        start.map_or_else(|| "0".into(), |t| format!("{:015}#", t.max(0))),
+        end.map_or_else(|| "9~".into(), |t| format!("{:015}#~", t.max(0))),
+    )
+}
+
+/// The pending markers of one shard written in `[from, before)`: `#` sorts before every
+/// digit, so the upper bound excludes `before` itself.
+pub fn pending_range(from: Millis, before: Millis) -> (String, String) {
+    (
+        format!("{:015}#", from.max(0)),
+        format!("{:015}#", before.max(0)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ pub mod dynamo;
 pub mod keys;
 pub mod memory;
 
-pub use memory::list_sort_key;
+pub use crate::domain::model::Viewer;
 
 use async_trait::async_trait;
 
@@ -44,10 +44,51 @@ pub struct PageRequest {
     pub backward: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Viewer {
-    Seller(String),
-    Customer(String),
+/// Gathers one page from rows offered in list order (both adapters use it): skips
+/// `page.skip` rows, keeps one past `page.limit` to know whether there is more, and gives a
+/// backward page back in list order.
+pub(crate) struct PageCollector<'p, T> {
+    page: &'p PageRequest,
+    skipped: usize,
+    rows: Vec<T>,
+}
+
+impl<'p, T> PageCollector<'p, T> {
+    pub(crate) fn new(page: &'p PageRequest) -> Self {
+        PageCollector {
+            page,
+            skipped: 0,
+            rows: Vec::with_capacity(page.limit + 1),
+        }
+    }
+
+    /// Offers the next row; returns false once the page is full.
+    pub(crate) fn offer(&mut self, row: T) -> bool {
+        if self.skipped < self.page.skip {
+            self.skipped += 1;
+        } else {
+            self.rows.push(row);
+        }
+        !self.is_full()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.rows.len() > self.page.limit
+    }
+
+    /// The page; `resume_after` is where a bounded read stopped early (see [`Page`]).
+    pub(crate) fn finish(mut self, resume_after: Option<String>) -> Page<T> {
+        let more = self.is_full() || resume_after.is_some();
+        self.rows.truncate(self.page.limit);
+        if self.page.backward {
+            self.rows.reverse();
+        }
+        Page {
+            items: self.rows,
+            more,
+            resume_after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -280,4 +321,11 @@ impl<
 /// The external id uniqueness scope: per account, side and sender.
 pub fn sender_id_of(conv: &Conversation, side: Side) -> &str {
     &conv.party(side).id
+}
+
+/// The conversation's place in its viewer's list (its sort key there, which is also the list
+/// cursor), or `None` when that viewer cannot list it.
+pub fn list_sort_key(conv: &Conversation, viewer: &Viewer) -> Option<String> {
+    conv.listed_at(viewer)
+        .map(|t| keys::interaction_sort_key(t, &conv.id))
 }
