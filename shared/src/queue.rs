@@ -62,6 +62,33 @@ pub struct WebhookEvent {
     pub detail: WebhookEventDetail,
 }
 
+impl WebhookEvent {
+    /// The event `domain`/`status` (`conversation` or `message`, `NEW` or `UPDATED`) about
+    /// `conv`, and about one of its messages for the `message` domain, sent to its seller.
+    pub fn about(
+        id: String,
+        conv: &crate::domain::model::Conversation,
+        at: crate::clock::Millis,
+        (domain, status): (&str, &str),
+        message_id: Option<&str>,
+    ) -> WebhookEvent {
+        WebhookEvent {
+            id,
+            account: conv.account.clone(),
+            seller_id: conv.seller.id.clone(),
+            created_at: crate::clock::format_ms(at),
+            data: WebhookEventData {
+                domain: domain.into(),
+                status: status.into(),
+            },
+            detail: WebhookEventDetail {
+                conversation_id: conv.id.clone(),
+                message_id: message_id.map(str::to_owned),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEventData {
     /// `conversation` or `message`.

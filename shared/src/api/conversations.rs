@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::paging::{envelope, PageParams, Query, PAGING};
 use super::{seller, App};
 use crate::auth::{SellerPrincipal, SCOPE_SELLER_READ, SCOPE_SELLER_WRITE};
-use crate::clock::{format_ms, parse_rfc3339};
+use crate::clock::parse_rfc3339;
 use crate::domain::input::{
     check_text, Email, NewMessage, OpenConversationBody, PatchConversationBody, PostMessageBody,
     Problems, EXTERNAL_ID_MAX,
@@ -28,9 +28,7 @@ use crate::http::{
     bearer, cookie, header, json_body, optional_body_ok, query_pairs, segments, Reply,
 };
 use crate::ids::{is_id, new_id};
-use crate::queue::{
-    send_json, ModerationJob, QueueName, WebhookEvent, WebhookEventData, WebhookEventDetail,
-};
+use crate::queue::{send_json, ModerationJob, QueueName, WebhookEvent};
 use crate::store::{list_sort_key, Added, ConversationFilter, Created, Viewer};
 
 /// Every route this function serves (method, path as `template.yaml` writes it). A test keeps this,
@@ -157,9 +155,9 @@ async fn customer(app: &App, req: &Request) -> Result<Customer> {
     // An operator acting as a customer: the session cookie (and the operator's own credential),
     // no identification e-mail.
     if header(req, IDENTIFICATION_EMAIL_HEADER).is_none()
-        && cookie(req, super::sessions::SESSION_COOKIE).is_some()
+        && cookie(req, super::impersonation::SESSION_COOKIE).is_some()
     {
-        let (session, imp) = super::sessions::impersonated(app, req).await?;
+        let (session, imp) = super::impersonation::impersonated(app, req).await?;
         let contact = app
             .store
             .get_contact(&session.account, &imp.customer_email)
@@ -295,20 +293,13 @@ async fn seller_patch(app: &App, req: &Request, id: &str) -> Result<Reply> {
     if changed {
         // Closing or reopening is news to the seller's systems. The status is written either
         // way; a lost event is logged rather than turned into an error the caller cannot fix.
-        let event = WebhookEvent {
-            id: format!("evt_{}", new_id(now).to_ascii_lowercase()),
-            account: conv.account.clone(),
-            seller_id: conv.seller.id.clone(),
-            created_at: format_ms(now),
-            data: WebhookEventData {
-                domain: "conversation".into(),
-                status: "UPDATED".into(),
-            },
-            detail: WebhookEventDetail {
-                conversation_id: conv.id.clone(),
-                message_id: None,
-            },
-        };
+        let event = WebhookEvent::about(
+            format!("evt_{}", new_id(now).to_ascii_lowercase()),
+            &conv,
+            now,
+            ("conversation", "UPDATED"),
+            None,
+        );
         if let Err(e) = send_json(app.queue.as_ref(), QueueName::WebhookEvents, &event).await {
             tracing::error!(event_id = %event.id, error = %crate::http::ErrorChain(&e), "webhook event not queued");
         }
@@ -477,7 +468,7 @@ fn impersonation_audit(req: &Request, c: &Customer, msg: &Message) -> Option<Aud
     let (Some(session), Some(operator)) = (&c.session_id, &c.operator_email) else {
         return None;
     };
-    Some(super::sessions::message_audit(
+    Some(super::impersonation::message_audit(
         req,
         session,
         &c.account,

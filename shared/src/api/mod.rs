@@ -3,6 +3,7 @@
 //! input: everything goes through [`crate::http::finish`].
 
 pub mod conversations;
+pub mod impersonation;
 pub mod paging;
 pub mod sessions;
 pub mod token_create;

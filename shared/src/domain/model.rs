@@ -114,14 +114,41 @@ pub struct Impersonation {
     pub started_at: Millis,
 }
 
+/// What an audit entry records (see [`crate::api::impersonation`] for the state machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditAction {
+    Start,
+    Switch,
+    Stop,
+    Refused,
+    Expired,
+    Revoked,
+    /// A message written while impersonating.
+    Message,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Start => "START",
+            AuditAction::Switch => "SWITCH",
+            AuditAction::Stop => "STOP",
+            AuditAction::Refused => "REFUSED",
+            AuditAction::Expired => "EXPIRED",
+            AuditAction::Revoked => "REVOKED",
+            AuditAction::Message => "MESSAGE",
+        }
+    }
+}
+
 /// One line of the impersonation audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: String,
     pub account: String,
     pub at: Millis,
-    /// `START`, `SWITCH`, `STOP`, `REFUSED`, `EXPIRED`, `REVOKED`, `MESSAGE`.
-    pub action: String,
+    pub action: AuditAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -590,6 +617,10 @@ mod tests {
         }
         for st in [SubscriptionStatus::Active, SubscriptionStatus::Disabled] {
             assert_eq!(json(&st), format!("\"{}\"", st.as_str()));
+        }
+        use AuditAction::*;
+        for a in [Start, Switch, Stop, Refused, Expired, Revoked, Message] {
+            assert_eq!(json(&a), format!("\"{}\"", a.as_str()));
         }
         for side in [Side::Customer, Side::Seller] {
             assert_eq!(json(&side), format!("\"{}\"", side.as_str()));

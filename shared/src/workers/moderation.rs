@@ -13,13 +13,11 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use crate::clock::{format_ms, Clock};
+use crate::clock::Clock;
 use crate::domain::model::{Conversation, Message, Moderation, ModerationStatus, Side};
 use crate::error::{Error, Result};
 use crate::moderation::{AccountRules, Engine, FieldFindings, Scratch};
-use crate::queue::{
-    send_json, ModerationJob, Queue, QueueName, WebhookEvent, WebhookEventData, WebhookEventDetail,
-};
+use crate::queue::{send_json, ModerationJob, Queue, QueueName, WebhookEvent};
 use crate::store::{Decided, Store};
 
 /// How long an account's own lists are reused before being read again.
@@ -232,22 +230,17 @@ pub fn events_for(conv: &Conversation, msg: &Message) -> Vec<WebhookEvent> {
         (Side::Seller, false) => vec![("message", "UPDATED")],
         (Side::Customer, false) => vec![],
     };
-    let at = format_ms(msg.moderation.when_at.unwrap_or(msg.when_at));
+    let at = msg.moderation.when_at.unwrap_or(msg.when_at);
     kinds
         .into_iter()
-        .map(|(domain, status)| WebhookEvent {
-            id: event_id(&msg.id, domain, status),
-            account: conv.account.clone(),
-            seller_id: conv.seller.id.clone(),
-            created_at: at.clone(),
-            data: WebhookEventData {
-                domain: domain.into(),
-                status: status.into(),
-            },
-            detail: WebhookEventDetail {
-                conversation_id: conv.id.clone(),
-                message_id: (domain == "message").then(|| msg.id.clone()),
-            },
+        .map(|(domain, status)| {
+            WebhookEvent::about(
+                event_id(&msg.id, domain, status),
+                conv,
+                at,
+                (domain, status),
+                (domain == "message").then_some(msg.id.as_str()),
+            )
         })
         .collect()
 }
