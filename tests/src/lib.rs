@@ -415,23 +415,47 @@ pub async fn audit_trail(app: &TestApp) -> Vec<Value> {
     r.expect(200)["results"].as_array().unwrap().clone()
 }
 
-/// Runs an `async fn name(kind: StoreKind)` as two tests, `name::embedded` and
-/// `name::dynamodb` (the calling file imports `StoreKind`).
+/// Runs each `async fn name(kind: StoreKind)` as two tests, `name::embedded` and
+/// `name::dynamodb`; `both_stores!(threads = N; a, b)` runs them on a multi-thread runtime.
+/// The one helper every module of the suite uses.
 #[macro_export]
 macro_rules! both_stores {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn embedded() {
-                super::$name(super::StoreKind::Embedded).await
+    (threads = $n:literal; $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = $n)]
+                async fn embedded() {
+                    super::$name($crate::StoreKind::Embedded).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = $n)]
+                async fn dynamodb() {
+                    super::$name($crate::StoreKind::Dynamo).await
+                }
             }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$name(super::StoreKind::Dynamo).await
+        )+
+    };
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn embedded() {
+                    super::$name($crate::StoreKind::Embedded).await
+                }
+                #[tokio::test]
+                async fn dynamodb() {
+                    super::$name($crate::StoreKind::Dynamo).await
+                }
             }
-        }
+        )+
     };
 }
+
+/// The demo account's sellers (`shared/src/fixture.rs`): the fixture's conversation is ACME's.
+pub const ACME: &str = "seller-acme";
+pub const BRAVO: &str = "seller-bravo";
+/// Demo shoppers.
+pub const MARIA: &str = "maria@example.com";
+pub const JOAO: &str = "joao@example.com";
 
 /// A seller token signed with the local development key.
 pub fn mint_seller(clock: &TestClock, account: &str, seller: &str) -> String {

@@ -7,8 +7,8 @@ use balcao::moderation::{AccountRules, Engine, Findings, Scratch};
 
 fn corpus_lines() -> Vec<String> {
     [
-        include_str!("../corpus/moderation.tsv"),
-        include_str!("../corpus/moderation-holdout.tsv"),
+        include_str!("../../corpus/moderation.tsv"),
+        include_str!("../../corpus/moderation-holdout.tsv"),
     ]
     .iter()
     .flat_map(|f| f.lines())

@@ -8,12 +8,11 @@ use balcao_tests::{
     audit_trail as audit, both_stores, operator_token, spawn_app, Res, StoreKind, TestApp,
     DEMO_APP_TOKEN,
 };
+use balcao_tests::{ACME, BRAVO, JOAO, MARIA};
 use serde_json::{json, Value};
 
 const ANA: &str = "ana.televendas@lojademo.com.br";
-const MARIA: &str = "maria@example.com";
 const MARIA_ID: &str = "01JD3M0C00000000000000C001";
-const JOAO: &str = "joao@example.com";
 const CONVERSATION: &str = "01JD3M0C00000000000000V001";
 
 fn ana(app: &TestApp) -> String {
@@ -462,8 +461,6 @@ async fn sessions_on_the_stores_own_host(kind: StoreKind) {
 
 // ---- 1. every user-written field is moderated ------------------------------------------------
 
-const ACME: &str = "seller-acme";
-
 /// An identification token for `email`, asked for with `names` (e.g. `{}` for none).
 async fn token_for(app: &TestApp, email: &str, names: Value) -> String {
     let mut body = names;
@@ -908,7 +905,7 @@ async fn the_subscription_cap_is_a_condition_of_the_write(kind: StoreKind) {
             .send()
             .await
             .unwrap();
-        let bravo = app.seller_token("lojademo", "seller-bravo");
+        let bravo = app.seller_token("lojademo", BRAVO);
         assert_eq!(post(app.clone(), bravo, 0).await.0, 409);
         for i in 0..12 {
             if let (201, Some(id)) = post(app.clone(), seller.clone(), i).await {

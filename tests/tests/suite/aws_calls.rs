@@ -57,7 +57,7 @@ async fn aws_calls_per_operation() {
         .unwrap();
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
-    let seller = balcao_tests::mint_seller(&clock, "lojademo", "seller-bravo");
+    let seller = balcao_tests::mint_seller(&clock, "lojademo", balcao_tests::BRAVO);
 
     let mut rows: Vec<(String, u64, u64)> = Vec::new();
     let mut last = (store.calls(), sqs.calls());
@@ -247,7 +247,7 @@ async fn aws_calls_per_operation() {
             });
         }
     });
-    let bravo = balcao_tests::mint_seller(&clock, "lojademo", "seller-bravo");
+    let bravo = balcao_tests::mint_seller(&clock, "lojademo", balcao_tests::BRAVO);
     send(
         "POST",
         "/v0/webhooks",

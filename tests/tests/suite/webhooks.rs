@@ -14,7 +14,9 @@ use balcao::domain::model::{Subscription, SubscriptionStatus};
 use balcao::queue::{WebhookEvent, WebhookEventData, WebhookEventDetail};
 use balcao::webhooks::{new_secret, Delivery, UrlPolicy};
 use balcao::workers::webhooks::DispatchConfig;
+use balcao_tests::both_stores;
 use balcao_tests::{spawn_app_with, StoreKind, TestApp, DEMO_APP_TOKEN};
+use balcao_tests::{ACME, BRAVO, MARIA};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -22,9 +24,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "lojademo";
-const SELLER: &str = "seller-acme";
+const SELLER: &str = ACME;
 const CONVERSATION: &str = "01JD3M0C00000000000000V001";
-const MARIA: &str = "maria@example.com";
 
 // ---- a receiver ---------------------------------------------------------------------------
 
@@ -260,24 +261,9 @@ fn parse(r: &Received) -> Value {
     serde_json::from_str(&r.body).expect("a JSON body")
 }
 
-macro_rules! both_stores {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn embedded() {
-                super::$name(super::StoreKind::Embedded).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn dynamodb() {
-                super::$name(super::StoreKind::Dynamo).await
-            }
-        }
-    };
-}
-
 // ---- the cases --------------------------------------------------------------------------------
 
-both_stores!(subscriptions_over_http);
+both_stores!(threads = 4; subscriptions_over_http);
 async fn subscriptions_over_http(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::LOCAL)).await else {
         return;
@@ -306,7 +292,7 @@ async fn subscriptions_over_http(kind: StoreKind) {
     );
 
     // Another seller of the account sees none of it and cannot delete it.
-    let bravo = app.seller_token(ACCOUNT, "seller-bravo");
+    let bravo = app.seller_token(ACCOUNT, BRAVO);
     let r = app.call("GET", "/v0/webhooks").bearer(&bravo).send().await;
     assert_eq!(r.expect(200)["results"], json!([]));
     app.call("DELETE", &format!("/v0/webhooks/{id}"))
@@ -361,7 +347,7 @@ async fn subscriptions_over_http(kind: StoreKind) {
         .expect_error(404, "NOT_FOUND");
 }
 
-both_stores!(events_are_delivered_signed_and_filtered);
+both_stores!(threads = 4; events_are_delivered_signed_and_filtered);
 async fn events_are_delivered_signed_and_filtered(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::LOCAL)).await else {
         return;
@@ -437,7 +423,7 @@ async fn events_are_delivered_signed_and_filtered(kind: StoreKind) {
     assert_signed(&msg_secret, &rx.at("/ok-messages"));
 }
 
-both_stores!(slow_and_failing_receivers_do_not_hold_up_a_healthy_one);
+both_stores!(threads = 4; slow_and_failing_receivers_do_not_hold_up_a_healthy_one);
 async fn slow_and_failing_receivers_do_not_hold_up_a_healthy_one(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::LOCAL)).await else {
         return;
@@ -494,7 +480,7 @@ async fn slow_and_failing_receivers_do_not_hold_up_a_healthy_one(kind: StoreKind
     assert_eq!(rx.at("/ok").len(), 1, "the healthy receiver got it once");
 }
 
-both_stores!(retry_then_success_and_gone_disables);
+both_stores!(threads = 4; retry_then_success_and_gone_disables);
 async fn retry_then_success_and_gone_disables(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::LOCAL)).await else {
         return;
@@ -545,7 +531,7 @@ fn delivery_record(message_id: &str, d: &Delivery) -> SqsMessage {
     m
 }
 
-both_stores!(a_redelivered_record_keeps_its_webhook_id);
+both_stores!(threads = 4; a_redelivered_record_keeps_its_webhook_id);
 async fn a_redelivered_record_keeps_its_webhook_id(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::LOCAL)).await else {
         return;
@@ -599,7 +585,7 @@ async fn a_redelivered_record_keeps_its_webhook_id(kind: StoreKind) {
     assert_signed(&secret, &got);
 }
 
-both_stores!(lambda_mode_refuses_reserved_addresses);
+both_stores!(threads = 4; lambda_mode_refuses_reserved_addresses);
 async fn lambda_mode_refuses_reserved_addresses(kind: StoreKind) {
     let Some(app) = spawn_app_with(kind, fast(UrlPolicy::STRICT)).await else {
         return;

@@ -9,6 +9,7 @@ use balcao::domain::model::*;
 use balcao::queue::{MemoryQueue, ModerationJob, QueueName, WebhookEvent};
 use balcao::store::{Decided, Store};
 use balcao::workers::moderation::{Moderator, Outcome};
+use balcao_tests::both_stores;
 use balcao_tests::{backend, dynamo_available, StoreKind, TestClock};
 
 struct Rig {
@@ -329,18 +330,7 @@ async fn each_decision_emits_the_events_a_seller_needs(k: StoreKind) {
     assert_eq!(c.last_message.unwrap().id, reply.id);
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $( #[tokio::test] async fn $case() { super::$case(balcao_tests::StoreKind::Embedded).await } )*
-        }
-        mod dynamodb {
-            $( #[tokio::test] async fn $case() { super::$case(balcao_tests::StoreKind::Dynamo).await } )*
-        }
-    };
-}
-
-on_both_stores!(
+both_stores!(
     a_poison_record_fails_alone_and_redelivery_changes_nothing,
     events_lost_in_a_crash_are_queued_again_with_the_same_ids,
     each_decision_emits_the_events_a_seller_needs,

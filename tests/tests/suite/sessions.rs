@@ -7,15 +7,14 @@ use balcao::domain::model::Operator;
 use balcao_tests::{
     audit_trail as audit, both_stores, operator_token, spawn_app, Res, StoreKind, TestApp,
 };
+use balcao_tests::{ACME, JOAO, MARIA};
 use serde_json::{json, Value};
 
 const ANA: &str = "ana.televendas@lojademo.com.br";
 const BRUNO: &str = "bruno.atendimento@lojademo.com.br";
 const ADMIN: &str = "admin@lojademo.com.br";
 const CARLA: &str = "carla.televendas@outraloja.com.br";
-const MARIA: &str = "maria@example.com";
 const MARIA_ID: &str = "01JD3M0C00000000000000C001";
-const JOAO: &str = "joao@example.com";
 const CONVERSATION: &str = "01JD3M0C00000000000000V001";
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -443,7 +442,7 @@ async fn forged_expired_and_foreign_credentials(kind: StoreKind) {
             .expect_error(401, "UNAUTHORIZED");
     }
     // A seller or visitor token is not an operator token; an expired one is refused.
-    let seller = app.seller_token("lojademo", "seller-acme");
+    let seller = app.seller_token("lojademo", ACME);
     let expired = operator_token(&app, "lojademo", ANA, -120);
     for token in [seller.as_str(), expired.as_str(), "not.a.jwt"] {
         app.call("POST", "/api/sessions")
@@ -549,7 +548,7 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
     assert_eq!(owner.external_id, ana_ref);
     assert!(ana_ref.starts_with("op_") && !ana_ref.contains('@'));
     // The seller sees it from Maria, written by Ana.
-    let seller = app.seller_token("lojademo", "seller-acme");
+    let seller = app.seller_token("lojademo", ACME);
     let r = app
         .call(
             "GET",

@@ -2,7 +2,7 @@
 //! the API has a 5xx alarm, all telling the alarm topic.
 
 fn template() -> &'static str {
-    include_str!("../../template.yaml")
+    include_str!("../../../template.yaml")
 }
 
 /// Names of the top-level resources of a type (two-space indent, as the template is written).

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use balcao::domain::model::*;
 use balcao::store::{Added, ConversationFilter, Created, Decided, PageRequest, Store, Viewer};
 use balcao_local::Backend;
+use balcao_tests::both_stores;
+use balcao_tests::ACME;
 use balcao_tests::{backend, dynamo_available, StoreKind, TestClock};
 
 const T0: i64 = 1_795_000_000_000;
@@ -138,16 +140,9 @@ async fn tenants_round_trip(kind: StoreKind) {
         s.get_account("lojastarter").await.unwrap().unwrap().tier,
         Tier::Starter
     );
-    let seller = s
-        .get_seller("lojademo", "seller-acme")
-        .await
-        .unwrap()
-        .unwrap();
+    let seller = s.get_seller("lojademo", ACME).await.unwrap().unwrap();
     assert_eq!(seller.name, "ACME Eletro");
-    assert_eq!(
-        s.get_seller("lojastarter", "seller-acme").await.unwrap(),
-        None
-    );
+    assert_eq!(s.get_seller("lojastarter", ACME).await.unwrap(), None);
     let tok = AppToken {
         hash: "ab".repeat(32),
         account: "acc-x".into(),
@@ -938,18 +933,7 @@ async fn sessions_are_saved_with_their_audit_entries(kind: StoreKind) {
     assert_eq!(trail.items, vec![entry]);
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $( #[tokio::test] async fn $case() { super::$case(balcao_tests::StoreKind::Embedded).await } )*
-        }
-        mod dynamodb {
-            $( #[tokio::test] async fn $case() { super::$case(balcao_tests::StoreKind::Dynamo).await } )*
-        }
-    };
-}
-
-on_both_stores!(
+both_stores!(
     tenants_round_trip,
     provisioning_lists_stay_within_the_account,
     contacts_set_names_only_where_unknown,

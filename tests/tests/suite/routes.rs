@@ -8,7 +8,7 @@ use balcao_tests::{spawn_app, StoreKind};
 
 /// (method, path) of every `Type: HttpApi` event in the template.
 fn template_routes() -> BTreeSet<(String, String)> {
-    let template = include_str!("../../template.yaml");
+    let template = include_str!("../../../template.yaml");
     template
         .lines()
         .filter(|l| l.contains("ApiId: !Ref HttpApi"))

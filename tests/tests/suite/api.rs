@@ -6,20 +6,14 @@ use balcao_tests::*;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-const MARIA: &str = "maria@example.com";
-const JOAO: &str = "joao@example.com";
-/// The tests' own seller: the demo fixture's conversation belongs to ACME, so lists start empty.
-const ACME: &str = "seller-bravo";
-const BRAVO: &str = "seller-acme";
-
 async fn app(kind: StoreKind) -> Option<TestApp> {
     spawn_app(kind).await
 }
 
-/// Maria opens a conversation about `product` with ACME and it is approved; returns its id.
+/// Maria opens a conversation about `product` with BRAVO and it is approved; returns its id.
 async fn visible_conversation(a: &TestApp, token: &str, product: &str) -> String {
     let id = a
-        .open(token, MARIA, ACME, product, "Essa geladeira tem garantia?")
+        .open(token, MARIA, BRAVO, product, "Essa geladeira tem garantia?")
         .await;
     a.all_moderated("lojademo", &id).await;
     id
@@ -241,7 +235,7 @@ async fn customers_are_verified_strictly(kind: StoreKind) {
         .await
         .expect(200);
     // A seller token is not an identification token.
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     a.as_customer("GET", path, &seller, MARIA)
         .send()
         .await
@@ -259,11 +253,11 @@ async fn customers_are_verified_strictly(kind: StoreKind) {
 async fn conversation_round_trip(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let r = a
         .as_customer("POST", "/v0/customer/conversations", &t, MARIA)
         .json(&json!({
-            "seller_id": ACME,
+            "seller_id": BRAVO,
             "display_name": "Dúvida sobre a geladeira",
             "tags": [
                 {"name": "productId", "value": "GEL-375"},
@@ -281,7 +275,7 @@ async fn conversation_round_trip(kind: StoreKind) {
     assert_eq!(conv["status"], "OPENED");
     assert_eq!(conv["from_user"]["type"], "CUSTOMER");
     assert_eq!(conv["from_user"]["external_id"], "cust-1001");
-    assert_eq!(conv["to_user"]["id"], ACME);
+    assert_eq!(conv["to_user"]["id"], BRAVO);
     assert_eq!(conv["identified_via"], "VISITOR_IDENTIFICATION");
     assert_eq!(
         conv["tags"][0],
@@ -324,7 +318,7 @@ async fn conversation_round_trip(kind: StoreKind) {
         .bearer(&seller)
         .send()
         .await;
-    assert_eq!(one.expect(200)["to_user"]["id"], ACME);
+    assert_eq!(one.expect(200)["to_user"]["id"], BRAVO);
 
     // The seller replies; the customer sees it once approved.
     let reply = a
@@ -385,7 +379,7 @@ async fn conversation_round_trip(kind: StoreKind) {
         .bearer(&seller)
         .send()
         .await;
-    assert_eq!(m.expect(200)["read_by"], json!([ACME]));
+    assert_eq!(m.expect(200)["read_by"], json!([BRAVO]));
     let cread = a
         .as_customer(
             "PATCH",
@@ -434,16 +428,16 @@ async fn conversation_round_trip(kind: StoreKind) {
     );
     assert!(events
         .iter()
-        .all(|e| e.seller_id == ACME && e.detail.conversation_id == id));
+        .all(|e| e.seller_id == BRAVO && e.detail.conversation_id == id));
 }
 
 async fn asking_again_about_a_product_continues_the_conversation(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let first = a.open(&t, MARIA, ACME, "SKU-1", "Tem em inox?").await;
+    let first = a.open(&t, MARIA, BRAVO, "SKU-1", "Tem em inox?").await;
     let again = a
         .as_customer("POST", "/v0/customer/conversations", &t, MARIA)
-        .json(&json!({"seller_id": ACME, "tags": [{"name": "productId", "value": "SKU-1"}], "content": "E em preto?"}))
+        .json(&json!({"seller_id": BRAVO, "tags": [{"name": "productId", "value": "SKU-1"}], "content": "E em preto?"}))
         .send()
         .await;
     assert_eq!(again.expect(200)["id"], first.as_str());
@@ -458,8 +452,8 @@ async fn asking_again_about_a_product_continues_the_conversation(kind: StoreKind
         .await;
     assert_eq!(msgs.expect(200)["meta"]["page"]["count"], 2);
     // Another product or another seller: another conversation.
-    let other_product = a.open(&t, MARIA, ACME, "SKU-2", "E esse?").await;
-    let other_seller = a.open(&t, MARIA, BRAVO, "SKU-1", "Vocês têm?").await;
+    let other_product = a.open(&t, MARIA, BRAVO, "SKU-2", "E esse?").await;
+    let other_seller = a.open(&t, MARIA, ACME, "SKU-1", "Vocês têm?").await;
     assert_ne!(first, other_product);
     assert_ne!(first, other_seller);
     let mine = a
@@ -476,7 +470,7 @@ async fn asking_again_about_a_product_continues_the_conversation(kind: StoreKind
 async fn replies_are_idempotent_on_external_id(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let id = visible_conversation(&a, &t, "SKU-1").await;
     let body = json!({"content": "Chega amanhã", "external_id": "erp-77", "owner": {"name": "Ana", "external_id": "ana"}});
     let r1 = a
@@ -526,7 +520,7 @@ async fn replies_are_idempotent_on_external_id(kind: StoreKind) {
 async fn moderation_hides_rejected_messages_from_the_recipient(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let id = visible_conversation(&a, &t, "SKU-1").await;
     let before = a
         .call("GET", &format!("/v0/conversations/{id}"))
@@ -615,7 +609,7 @@ async fn moderation_hides_rejected_messages_from_the_recipient(kind: StoreKind) 
 async fn closing_and_reopening(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let id = visible_conversation(&a, &t, "SKU-1").await;
     let closed = a
         .call("PATCH", &format!("/v0/conversations/{id}"))
@@ -695,10 +689,10 @@ async fn other_sellers_customers_and_accounts_get_404(kind: StoreKind) {
             .await;
         first_message_id(m.expect(200))
     };
-    let bravo = a.seller_token("lojademo", BRAVO);
-    let foreign_acme = a.seller_token("outraloja", ACME);
+    let acme = a.seller_token("lojademo", ACME);
+    let foreign_bravo = a.seller_token("outraloja", BRAVO);
     let reply = json!({"content": "oi", "owner": {"name": "x", "external_id": "x"}});
-    for token in [&bravo, &foreign_acme] {
+    for token in [&acme, &foreign_bravo] {
         a.call("GET", &format!("/v0/conversations/{id}"))
             .bearer(token)
             .send()
@@ -800,7 +794,7 @@ async fn other_sellers_customers_and_accounts_get_404(kind: StoreKind) {
         .send()
         .await
         .expect_error(404, "NOT_FOUND");
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     for bad in ["nope", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "%00", "..%2F..%2Fetc"] {
         a.call("GET", &format!("/v0/conversations/{bad}"))
             .bearer(&seller)
@@ -823,7 +817,7 @@ fn b64(v: &Value) -> String {
 
 async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
-    let ok = a.seller_token("lojademo", ACME);
+    let ok = a.seller_token("lojademo", BRAVO);
     a.call("GET", "/v0/conversations")
         .bearer(&ok)
         .send()
@@ -838,7 +832,12 @@ async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
         .send()
         .await
         .expect_error(401, "UNAUTHORIZED");
-    let expired = a.seller_token_with("lojademo", ACME, "services:conversations-seller:read", -120);
+    let expired = a.seller_token_with(
+        "lojademo",
+        BRAVO,
+        "services:conversations-seller:read",
+        -120,
+    );
     a.call("GET", "/v0/conversations")
         .bearer(&expired)
         .send()
@@ -855,7 +854,7 @@ async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
     // alg none, wrong audience, a string exp: all forged with valid-looking claims.
     let exp = a.clock.peek() / 1000 + 600;
     let claims = |aud: &str, exp: Value| {
-        json!({"sub": "x", "account": "lojademo", "seller_id": ACME, "scope": "services:conversations-seller:read",
+        json!({"sub": "x", "account": "lojademo", "seller_id": BRAVO, "scope": "services:conversations-seller:read",
                "token_use": "seller", "iss": balcao::auth::LOCAL_ISSUER, "aud": aud, "exp": exp})
     };
     let none = format!(
@@ -900,7 +899,7 @@ async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
     let id = visible_conversation(&a, &t, "SKU-1").await;
     let read_only =
-        a.seller_token_with("lojademo", ACME, "services:conversations-seller:read", 600);
+        a.seller_token_with("lojademo", BRAVO, "services:conversations-seller:read", 600);
     let r = a
         .call("POST", &format!("/v0/conversations/{id}/messages"))
         .bearer(&read_only)
@@ -916,7 +915,7 @@ async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
         .send()
         .await
         .expect_error(403, "MISSING_SCOPES");
-    let no_scope = a.seller_token_with("lojademo", ACME, "", 600);
+    let no_scope = a.seller_token_with("lojademo", BRAVO, "", 600);
     a.call("GET", "/v0/conversations")
         .bearer(&no_scope)
         .send()
@@ -929,7 +928,7 @@ async fn seller_tokens_are_verified_strictly(kind: StoreKind) {
 async fn bad_input_is_a_4xx_and_writes_nothing(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let id = visible_conversation(&a, &t, "SKU-1").await;
     let post = format!("/v0/conversations/{id}/messages");
     let owner = json!({"name": "Ana", "external_id": "ana"});
@@ -1037,17 +1036,17 @@ async fn bad_input_is_a_4xx_and_writes_nothing(kind: StoreKind) {
             json!({"tags": [{"name": "productId", "value": "X"}], "content": "oi"}),
             "seller_id",
         ),
-        (json!({"seller_id": ACME, "content": "oi"}), "tags"),
+        (json!({"seller_id": BRAVO, "content": "oi"}), "tags"),
         (
-            json!({"seller_id": ACME, "tags": [{"name": "color", "value": "blue"}], "content": "oi"}),
+            json!({"seller_id": BRAVO, "tags": [{"name": "color", "value": "blue"}], "content": "oi"}),
             "tags[0].name",
         ),
         (
-            json!({"seller_id": ACME, "tags": [{"name": "productId", "value": "X"}, {"name": "productUrl", "value": "javascript:alert(1)"}], "content": "oi"}),
+            json!({"seller_id": BRAVO, "tags": [{"name": "productId", "value": "X"}, {"name": "productUrl", "value": "javascript:alert(1)"}], "content": "oi"}),
             "tags[1].value",
         ),
         (
-            json!({"seller_id": ACME, "tags": [{"name": "productId", "value": "X"}]}),
+            json!({"seller_id": BRAVO, "tags": [{"name": "productId", "value": "X"}]}),
             "content",
         ),
     ] {
@@ -1103,7 +1102,7 @@ async fn pages_follow_links_both_ways(kind: StoreKind) {
     let Some(a) = app(kind).await else { return };
     let t = a.visitor_token(DEMO_APP_TOKEN, MARIA).await;
     let joao = a.visitor_token(DEMO_APP_TOKEN, JOAO).await;
-    let seller = a.seller_token("lojademo", ACME);
+    let seller = a.seller_token("lojademo", BRAVO);
     let mut ids = Vec::new();
     for i in 0..12 {
         let (tok, email) = if i % 3 == 0 {
@@ -1112,7 +1111,7 @@ async fn pages_follow_links_both_ways(kind: StoreKind) {
             (&t, MARIA)
         };
         let id = a
-            .open(tok, email, ACME, &format!("SKU-{i}"), "Tem disponível?")
+            .open(tok, email, BRAVO, &format!("SKU-{i}"), "Tem disponível?")
             .await;
         a.all_moderated("lojademo", &id).await;
         ids.push(id);
@@ -1224,18 +1223,8 @@ async fn pages_follow_links_both_ways(kind: StoreKind) {
     assert_eq!(p2["results"][2]["content"], "resposta 5");
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { super::$case(balcao_tests::StoreKind::Embedded).await } )*
-        }
-        mod dynamodb {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { super::$case(balcao_tests::StoreKind::Dynamo).await } )*
-        }
-    };
-}
-
-on_both_stores!(
+both_stores!(
+    threads = 2;
     identification_tokens_are_issued_per_call,
     identification_tokens_need_a_scoped_app_token_and_a_paid_tier,
     identification_tokens_validate_input,
