@@ -242,13 +242,22 @@ async fn provisions_a_fresh_table_end_to_end() {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["televendas"], false);
     assert_eq!(listed[1]["admin"], true);
+    // An unknown operator is refused; an address the API would not accept is a usage error.
+    assert_eq!(
+        admin(
+            &t,
+            "operator set --account acme-br --email ze@acme.example --admin yes"
+        )
+        .code,
+        1
+    );
     assert_eq!(
         admin(
             &t,
             "operator set --account acme-br --email zé@acme.example --admin yes"
         )
         .code,
-        1
+        2
     );
 
     // App tokens: printed once, stored hashed, usable at once, revocable.
@@ -395,4 +404,14 @@ async fn usage_errors_write_nothing() {
     }
     assert_eq!(ok(&t, "account list").stdout, "");
     assert_eq!(admin(&t, "seller list --account a").code, 1);
+    // An AWS failure names its cause, once.
+    let r = admin(&format!("{t}-missing"), "account list");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ResourceNotFoundException"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.matches("unexpected").count(), 1, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }

@@ -51,8 +51,9 @@ pub enum Error {
     /// Too many requests; the seconds until the caller may try again (`Retry-After`).
     #[error("rate limited (retry after {0} s)")]
     RateLimited(u64),
-    /// Anything the caller cannot fix. The source goes to the log, never to the client.
-    #[error("unexpected: {0}")]
+    /// Anything the caller cannot fix. The source goes to the log, never to the client. Its
+    /// text is not repeated here: print the chain with [`crate::http::ErrorChain`].
+    #[error("unexpected")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -106,6 +107,60 @@ impl Error {
         }
     }
 
+    /// The one entry of `errors[]` of every error but a validation one: its message, where the
+    /// problem is (`in`), its code and its context.
+    fn entry(&self) -> (String, &'static str, &'static str, Value) {
+        let code = self.category();
+        match self {
+            Error::Validation(_) => ("Invalid input".into(), "body", code, json!({})),
+            Error::Unauthorized(m) => (
+                m.clone(),
+                "authorization",
+                "INVALID_AUTHENTICATION",
+                json!({}),
+            ),
+            Error::MissingScopes(scopes) => (
+                format!("This call requires the scope(s): {}", scopes.join(", ")),
+                "authorization",
+                code,
+                json!({"requiredScopes": scopes}),
+            ),
+            Error::Forbidden(m) => (m.clone(), "account", code, json!({})),
+            Error::NotFound(what) => (format!("{what} not found"), "path", code, json!({})),
+            Error::Conflict(m) => (m.clone(), "body", code, json!({})),
+            Error::PayloadTooLarge(limit) => (
+                format!("The request body is larger than {limit} bytes"),
+                "body",
+                code,
+                json!({"maxBytes": limit}),
+            ),
+            Error::UnsupportedMediaType(got) => (
+                "The request body must be sent as content-type: application/json".into(),
+                "content-type",
+                code,
+                json!({"received": got}),
+            ),
+            Error::MethodNotAllowed => (
+                "Method not allowed on this path".into(),
+                "method",
+                code,
+                json!({}),
+            ),
+            Error::RateLimited(after) => (
+                "Too many messages from this sender; try again later".into(),
+                "request",
+                code,
+                json!({"retryAfterSeconds": after}),
+            ),
+            Error::Unexpected(_) => (
+                "An internal error occurred".into(),
+                "server",
+                code,
+                json!({}),
+            ),
+        }
+    }
+
     /// The contract's error envelope. 5xx bodies say nothing about the cause.
     pub fn envelope(&self, correlation_id: &str) -> Value {
         let (message, errors): (String, Vec<Value>) = match self {
@@ -119,58 +174,11 @@ impl Error {
                     })
                     .collect(),
             ),
-            Error::Unauthorized(m) => (
-                m.clone(),
-                vec![json!({"message": m, "in": "authorization", "code": "INVALID_AUTHENTICATION", "context": {}})],
-            ),
-            Error::MissingScopes(scopes) => {
-                let m = format!(
-                    "This call requires the scope(s): {}",
-                    scopes.join(", ")
-                );
-                (
-                    m.clone(),
-                    vec![json!({"message": m, "in": "authorization", "code": "MISSING_SCOPES", "context": {"requiredScopes": scopes}})],
-                )
+            _ => {
+                let (message, at, code, context) = self.entry();
+                let one = json!({"message": message, "in": at, "code": code, "context": context});
+                (message, vec![one])
             }
-            Error::Forbidden(m) => (
-                m.clone(),
-                vec![json!({"message": m, "in": "account", "code": "FORBIDDEN", "context": {}})],
-            ),
-            Error::NotFound(what) => (
-                format!("{what} not found"),
-                vec![json!({"message": format!("{what} not found"), "in": "path", "code": "NOT_FOUND", "context": {}})],
-            ),
-            Error::Conflict(m) => (
-                m.clone(),
-                vec![json!({"message": m, "in": "body", "code": "CONFLICT", "context": {}})],
-            ),
-            Error::PayloadTooLarge(limit) => {
-                let m = format!("The request body is larger than {limit} bytes");
-                (
-                    m.clone(),
-                    vec![json!({"message": m, "in": "body", "code": "PAYLOAD_TOO_LARGE", "context": {"maxBytes": limit}})],
-                )
-            }
-            Error::UnsupportedMediaType(got) => {
-                let m = "The request body must be sent as content-type: application/json".to_owned();
-                (
-                    m.clone(),
-                    vec![json!({"message": m, "in": "content-type", "code": "UNSUPPORTED_MEDIA_TYPE", "context": {"received": got}})],
-                )
-            }
-            Error::MethodNotAllowed => (
-                "Method not allowed on this path".into(),
-                vec![json!({"message": "Method not allowed on this path", "in": "method", "code": "METHOD_NOT_ALLOWED", "context": {}})],
-            ),
-            Error::RateLimited(after) => (
-                "Too many messages from this sender; try again later".into(),
-                vec![json!({"message": "Too many messages from this sender; try again later", "in": "request", "code": "RATE_LIMITS", "context": {"retryAfterSeconds": after}})],
-            ),
-            Error::Unexpected(_) => (
-                "An internal error occurred".into(),
-                vec![json!({"message": "An internal error occurred", "in": "server", "code": "INTERNAL_ERROR", "context": {}})],
-            ),
         };
         json!({
             "status": "error",
@@ -204,6 +212,18 @@ mod tests {
         assert!(!body.contains("ResourceNotFound"));
         assert!(!body.contains("balcao-prod"));
         assert_eq!(e.status(), 500);
+    }
+
+    /// The log and CLI line of an unexpected error names each cause once (it used to print
+    /// the source twice: in the top error's text and again as its source).
+    #[test]
+    fn an_unexpected_error_prints_its_chain_once() {
+        let io = std::io::Error::other("table balcao not found");
+        let e = Error::unexpected(io);
+        assert_eq!(
+            crate::http::ErrorChain(&e).to_string(),
+            "unexpected: table balcao not found"
+        );
     }
 
     #[test]

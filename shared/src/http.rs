@@ -82,7 +82,7 @@ pub fn finish(result: Result<Reply>, request_id: &str) -> Response<Body> {
             if e.status() >= 500 {
                 tracing::error!(request_id, error = %ErrorChain(&e), "request failed");
             } else {
-                tracing::info!(request_id, status = e.status(), error = %e, "request refused");
+                tracing::info!(request_id, status = e.status(), error = %ErrorChain(&e), "request refused");
             }
             let headers = match e {
                 Error::RateLimited(after) => vec![("retry-after", after.to_string())],
