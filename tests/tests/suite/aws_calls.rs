@@ -1,6 +1,6 @@
-//! AWS calls per operation, counted on DynamoDB/SQS (moto): the table the README quotes. Counts
+//! AWS calls per operation, counted on DynamoDB/SQS (moto): the table `bench/results/aws-calls.md` quotes. Counts
 //! are exact and deterministic, so they are asserted: a change that adds a call to a route shows
-//! up here (and in the README) on purpose.
+//! up here (and in that table) on purpose.
 
 use std::collections::HashMap;
 use std::sync::Arc;
