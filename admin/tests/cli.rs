@@ -3,6 +3,12 @@
 //! product itself: an app token it printed opens the visitor-token API, the operator it granted
 //! is read back, the account's moderation list changes what the engine blocks.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is a failure"
+)]
+
 use std::process::Command;
 use std::sync::Arc;
 

@@ -105,10 +105,10 @@ pub const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws-roots.pem");
 /// (`AWS_REGION`), credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN`, read when a request is signed) and `AWS_ENDPOINT_URL` when set.
 ///
-/// Unlike [`aws_config`] it reads no profile file and no system trust store: TLS trusts the
+/// Unlike [`aws_config()`] it reads no profile file and no system trust store: TLS trusts the
 /// compiled-in roots of AWS's endpoints ([`AWS_ROOTS_PEM`]), plus the system's when
 /// `SSL_CERT_FILE` or `SSL_CERT_DIR` says where they are (an endpoint behind a private CA).
-/// Reading the system store was most of a cold start (see the README's cold-start figures).
+/// Reading the system store was most of a cold start (`bench/results/2026-11-23-coldstart.md`).
 pub fn lambda_sdk_config() -> Result<aws_types::SdkConfig> {
     lambda_sdk_config_from(env_var)
 }

@@ -28,6 +28,10 @@ pub fn is_id(s: &str) -> bool {
 
 /// Random bytes from the OS. Failure here means the machine cannot give entropy, which no request
 /// can recover from.
+#[allow(
+    clippy::expect_used,
+    reason = "no secret or id can be made without entropy"
+)]
 pub fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source failed");
 }

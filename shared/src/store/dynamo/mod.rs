@@ -2,8 +2,8 @@
 //! external ids) and moderation decisions are conditional writes inside transactions, so a race
 //! or a retry can never write twice.
 //!
-//! One file per store port: [`tenants`], [`contacts`], [`conversations`], [`rates`],
-//! [`webhooks`], [`sessions`]; this file holds the client, the item helpers and the paged query.
+//! One file per store port: `tenants`, `contacts`, `conversations`, `rates`,
+//! `webhooks`, `sessions`; this file holds the client, the item helpers and the paged query.
 
 mod contacts;
 mod conversations;
