@@ -7,6 +7,9 @@
 //! `arroba`/`(at)`/`[at]`, `ponto com`, full-width and look-alike letters, leetspeak and repeated
 //! letters in words. What it must let pass: prices, quantities, order and tracking numbers, dates,
 //! CEPs, product codes and sizes (see `tests/corpus/`).
+//!
+//! How the pipeline works inside (prescan, tokenizer, rules) and how to measure a change:
+//! `shared/src/moderation/README.md`.
 
 mod addresses;
 mod checksums;

@@ -16,6 +16,10 @@
 //! with [`MARGIN`] tokens either side, merged when they touch. A message without a hot token has
 //! nothing to find. The result equals the rules run on the whole message; a differential test
 //! holds that over the corpora and generated messages.
+//!
+//! This file is over the project's 700-line guideline on purpose: the main loop is one function
+//! so the word path stays in registers (moving parts of it out of line cost 2–7 % in
+//! instructions; `bench/results/2026-11-23-moderation-speed.md`).
 
 use super::keywords::{keyword, KW_PIX};
 use super::wordset::{leet_byte, push_collapsed, word_hash, Lists, WordSet};

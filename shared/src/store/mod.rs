@@ -1,6 +1,6 @@
 //! Store ports, split by capability, and their two adapters: DynamoDB (single table) and the
 //! embedded in-process store of the local stack. Both pass the same contract suite
-//! (`tests/tests/store_contract.rs`).
+//! (`tests/tests/suite/store_contract.rs`).
 
 pub mod dynamo;
 pub mod keys;
