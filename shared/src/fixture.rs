@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::hash_app_token;
 use crate::clock::Millis;
+use crate::domain::model::MessageKey;
 use crate::domain::model::{
     Account, AppToken, Contact, Conversation, IdentifiedVia, Message, Moderation, ModerationStatus,
     Operator, Owner, Party, Seller, Side, Tag,
@@ -175,7 +176,11 @@ impl Fixture {
             };
             store.decide_message(&msg, &approved).await?;
             store
-                .clear_events_pending(&fc.account, &fc.id, &fm.id)
+                .clear_events_pending(MessageKey {
+                    account: &fc.account,
+                    conversation: &fc.id,
+                    message: &fm.id,
+                })
                 .await?;
         }
         Ok(())

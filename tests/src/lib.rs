@@ -332,7 +332,11 @@ impl TestApp {
         let store = self.store();
         for _ in 0..400 {
             if let Some(m) = store
-                .get_message(account, conversation, message)
+                .get_message(balcao::domain::model::MessageKey {
+                    account,
+                    conversation,
+                    message,
+                })
                 .await
                 .unwrap()
             {

@@ -9,6 +9,7 @@ use super::{seller, App};
 use crate::auth::{SCOPE_SELLER_READ, SCOPE_SELLER_WRITE};
 use crate::clock::format_ms;
 use crate::domain::input::Problems;
+use crate::domain::model::SubscriptionKey;
 use crate::domain::model::{Subscription, SubscriptionStatus};
 use crate::error::{Error, Result};
 use crate::http::respond;
@@ -165,7 +166,11 @@ async fn delete(app: &App, req: &Request, id: &str) -> Result<Reply> {
     }
     if !app
         .store
-        .delete_subscription(&p.account, &p.seller_id, id)
+        .delete_subscription(SubscriptionKey {
+            account: &p.account,
+            seller: &p.seller_id,
+            id,
+        })
         .await?
     {
         return Err(not_found());

@@ -411,6 +411,43 @@ pub struct Conversation {
     pub first_approved_message_id: Option<String>,
 }
 
+/// Where a message is: its account, conversation and id, by name, so that a store call cannot
+/// take the three ids in the wrong order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageKey<'a> {
+    pub account: &'a str,
+    pub conversation: &'a str,
+    pub message: &'a str,
+}
+
+/// One customer's conversation with one seller about one product (unique per account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicKey<'a> {
+    pub account: &'a str,
+    pub seller: &'a str,
+    pub customer: &'a str,
+    pub product: &'a str,
+}
+
+/// Where a webhook subscription is: its account, seller and id, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionKey<'a> {
+    pub account: &'a str,
+    pub seller: &'a str,
+    pub id: &'a str,
+}
+
+impl Message {
+    /// This message's [`MessageKey`].
+    pub fn key(&self) -> MessageKey<'_> {
+        MessageKey {
+            account: &self.account,
+            conversation: &self.conversation_id,
+            message: &self.id,
+        }
+    }
+}
+
 /// Whose list of conversations is read: a seller's or a customer's, by id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Viewer {
@@ -419,6 +456,16 @@ pub enum Viewer {
 }
 
 impl Conversation {
+    /// The topic this conversation is the one conversation of.
+    pub fn topic(&self) -> TopicKey<'_> {
+        TopicKey {
+            account: &self.account,
+            seller: &self.seller.id,
+            customer: &self.customer.id,
+            product: &self.product_id,
+        }
+    }
+
     /// When the conversation sits in its viewer's list, or `None` when that viewer cannot list
     /// it: a seller lists it from its first approved message on (ordered by last interaction),
     /// its customer from its creation.

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, Moderation,
-    Operator, Seller, Session, Side, Subscription,
+    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, MessageKey,
+    Moderation, Operator, Seller, Session, Side, Subscription, SubscriptionKey, TopicKey,
 };
 use crate::error::Result;
 
@@ -180,13 +180,7 @@ pub trait ContactStore: Send + Sync {
 
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
-    async fn find_topic(
-        &self,
-        account: &str,
-        seller: &str,
-        customer: &str,
-        product_id: &str,
-    ) -> Result<Option<String>>;
+    async fn find_topic(&self, topic: TopicKey<'_>) -> Result<Option<String>>;
     /// Writes the conversation, its topic, its first message, its pending-moderation marker and
     /// (for a message written through an impersonation) its audit entry, atomically.
     async fn create_conversation(
@@ -210,7 +204,7 @@ pub trait ConversationStore: Send + Sync {
         sender_id: &str,
         audit: Option<&AuditEntry>,
     ) -> Result<Added>;
-    async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>>;
+    async fn get_message(&self, key: MessageKey<'_>) -> Result<Option<Message>>;
     /// Newest last. Only what `viewer` may see.
     async fn list_messages(
         &self,
@@ -238,7 +232,7 @@ pub trait ConversationStore: Send + Sync {
     /// `is_new_to`; a customer message reopens it). Marks the message `events_pending`.
     async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided>;
     /// The decision's webhook events are queued.
-    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()>;
+    async fn clear_events_pending(&self, key: MessageKey<'_>) -> Result<()>;
     /// Messages still waiting for a decision written in `[from, before)`, oldest first, at most
     /// `limit` (the sweeper queues them again; a decision deletes the marker).
     async fn list_pending(
@@ -259,22 +253,11 @@ pub trait WebhookStore: Send + Sync {
     async fn add_subscription(&self, sub: &Subscription, max: usize) -> Result<bool>;
     /// Oldest first.
     async fn list_subscriptions(&self, account: &str, seller: &str) -> Result<Vec<Subscription>>;
-    async fn get_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-    ) -> Result<Option<Subscription>>;
+    async fn get_subscription(&self, key: SubscriptionKey<'_>) -> Result<Option<Subscription>>;
     /// `false`: there was none.
-    async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool>;
+    async fn delete_subscription(&self, key: SubscriptionKey<'_>) -> Result<bool>;
     /// Marks it disabled with a reason (when it still exists).
-    async fn disable_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-        reason: &str,
-    ) -> Result<()>;
+    async fn disable_subscription(&self, key: SubscriptionKey<'_>, reason: &str) -> Result<()>;
 }
 
 /// Operators, sessions and the impersonation audit trail.

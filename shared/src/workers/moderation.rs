@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::clock::Clock;
+use crate::domain::model::MessageKey;
 use crate::domain::model::{Conversation, Message, Moderation, ModerationStatus, Side};
 use crate::error::{Error, Result};
 use crate::moderation::{AccountRules, Engine, FieldFindings, Scratch};
@@ -75,7 +76,11 @@ impl Moderator {
     pub async fn handle(&self, job: &ModerationJob) -> Result<Outcome> {
         let Some(msg) = self
             .store
-            .get_message(&job.account, &job.conversation_id, &job.message_id)
+            .get_message(MessageKey {
+                account: &job.account,
+                conversation: &job.conversation_id,
+                message: &job.message_id,
+            })
             .await?
         else {
             return Ok(Outcome::Gone);
@@ -170,9 +175,7 @@ impl Moderator {
         for e in events_for(conv, msg) {
             send_json(self.queue.as_ref(), QueueName::WebhookEvents, &e).await?;
         }
-        self.store
-            .clear_events_pending(&msg.account, &msg.conversation_id, &msg.id)
-            .await
+        self.store.clear_events_pending(msg.key()).await
     }
 }
 

@@ -16,6 +16,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::for_each_record;
+use crate::domain::model::SubscriptionKey;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::queue::{send_json, Queue, QueueName, WebhookEvent};
@@ -186,7 +187,11 @@ impl Dispatcher {
         let e = &d.event;
         let Some(sub) = self
             .store
-            .get_subscription(&e.account, &e.seller_id, &d.subscription_id)
+            .get_subscription(SubscriptionKey {
+                account: &e.account,
+                seller: &e.seller_id,
+                id: &d.subscription_id,
+            })
             .await?
             .filter(|s| s.wants(&e.data.domain))
         else {
@@ -225,9 +230,11 @@ impl Dispatcher {
             Ok(res) if res.status() == reqwest::StatusCode::GONE => {
                 self.store
                     .disable_subscription(
-                        &e.account,
-                        &e.seller_id,
-                        &sub.id,
+                        SubscriptionKey {
+                            account: &e.account,
+                            seller: &e.seller_id,
+                            id: &sub.id,
+                        },
                         "the receiver answered 410 Gone",
                     )
                     .await?;

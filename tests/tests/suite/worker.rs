@@ -100,11 +100,7 @@ impl Rig {
     }
 
     async fn stored(&self, m: &Message) -> Message {
-        self.store
-            .get_message(&m.account, &m.conversation_id, &m.id)
-            .await
-            .unwrap()
-            .unwrap()
+        self.store.get_message(m.key()).await.unwrap().unwrap()
     }
 }
 

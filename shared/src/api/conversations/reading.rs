@@ -2,6 +2,7 @@
 //! visibility filter), one message, and marking a conversation read.
 
 use super::*;
+use crate::domain::model::MessageKey;
 
 fn conversation_key_shape(k: &str) -> bool {
     match k.split_once('#') {
@@ -163,7 +164,11 @@ pub(super) async fn get_message(
     }
     let msg = app
         .store
-        .get_message(&conv.account, &conv.id, id)
+        .get_message(MessageKey {
+            account: &conv.account,
+            conversation: &conv.id,
+            message: id,
+        })
         .await?
         .filter(|m| m.visible_to(side))
         .ok_or_else(|| Error::NotFound("message".into()))?;

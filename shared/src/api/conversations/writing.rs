@@ -2,6 +2,7 @@
 //! the path every new message takes: the rate limit, the transaction, the moderation job.
 
 use super::*;
+use crate::domain::model::{MessageKey, TopicKey};
 
 pub(super) async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
     let c = customer(app, req).await?;
@@ -14,7 +15,12 @@ pub(super) async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
     // Asking again about the same product with the same seller continues that conversation.
     if let Some(existing) = app
         .store
-        .find_topic(&c.account, &seller.id, &c.contact.id, &open.product_id)
+        .find_topic(TopicKey {
+            account: &c.account,
+            seller: &seller.id,
+            customer: &c.contact.id,
+            product: &open.product_id,
+        })
         .await?
     {
         return continue_conversation(app, req, &c, &existing, open.message).await;
@@ -222,7 +228,11 @@ pub(super) async fn post_message(
             }
             let first = app
                 .store
-                .get_message(&conv.account, &conv.id, &message_id)
+                .get_message(MessageKey {
+                    account: &conv.account,
+                    conversation: &conv.id,
+                    message: &message_id,
+                })
                 .await?
                 .ok_or_else(|| Error::unexpected_msg("external id points to a missing message"))?;
             if first.moderation.status == ModerationStatus::WaitingModeration {

@@ -4,13 +4,13 @@ use super::*;
 
 #[async_trait]
 impl ConversationStore for DynamoStore {
-    async fn find_topic(
-        &self,
-        account: &str,
-        seller: &str,
-        customer: &str,
-        product_id: &str,
-    ) -> Result<Option<String>> {
+    async fn find_topic(&self, topic: TopicKey<'_>) -> Result<Option<String>> {
+        let TopicKey {
+            account,
+            seller,
+            customer,
+            product: product_id,
+        } = topic;
         let item = self
             .get_raw(keys::topic(account, seller, customer, product_id))
             .await?;
@@ -74,15 +74,7 @@ impl ConversationStore for DynamoStore {
                 message_id: m,
             });
         }
-        match self
-            .find_topic(
-                &conv.account,
-                &conv.seller.id,
-                &conv.customer.id,
-                &conv.product_id,
-            )
-            .await?
-        {
+        match self.find_topic(conv.topic()).await? {
             Some(existing) => Ok(Created::TopicExists(existing)),
             None => Err(Error::Conflict(
                 "the conversation changed; try again".into(),
@@ -179,7 +171,12 @@ impl ConversationStore for DynamoStore {
         }
     }
 
-    async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>> {
+    async fn get_message(&self, addr: MessageKey<'_>) -> Result<Option<Message>> {
+        let MessageKey {
+            account,
+            conversation: conv,
+            message: id,
+        } = addr;
         self.get(keys::message(account, conv, id)).await
     }
 
@@ -398,7 +395,12 @@ impl ConversationStore for DynamoStore {
         Ok(out)
     }
 
-    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {
+    async fn clear_events_pending(&self, addr: MessageKey<'_>) -> Result<()> {
+        let MessageKey {
+            account,
+            conversation: conv,
+            message: id,
+        } = addr;
         self.update_if_exists(
             keys::message(account, conv, id),
             "SET #pending = :false",

@@ -20,12 +20,12 @@ impl WebhookStore for DynamoStore {
         Ok(out)
     }
 
-    async fn get_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-    ) -> Result<Option<Subscription>> {
+    async fn get_subscription(&self, addr: SubscriptionKey<'_>) -> Result<Option<Subscription>> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = addr;
         self.get(keys::subscription(account, seller, id)).await
     }
 
@@ -50,7 +50,12 @@ impl WebhookStore for DynamoStore {
         .await
     }
 
-    async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool> {
+    async fn delete_subscription(&self, addr: SubscriptionKey<'_>) -> Result<bool> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = addr;
         let (pk, sk) = keys::subscription(account, seller, id);
         let (cpk, csk) = keys::subscription_count(account, seller);
         let delete = aws_sdk_dynamodb::types::Delete::builder()
@@ -75,13 +80,12 @@ impl WebhookStore for DynamoStore {
         .await
     }
 
-    async fn disable_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-        reason: &str,
-    ) -> Result<()> {
+    async fn disable_subscription(&self, addr: SubscriptionKey<'_>, reason: &str) -> Result<()> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = addr;
         self.update_if_exists(
             keys::subscription(account, seller, id),
             "SET #status = :disabled, #reason = :reason",

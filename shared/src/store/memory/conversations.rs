@@ -5,13 +5,13 @@ use crate::store::keys;
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
-    async fn find_topic(
-        &self,
-        account: &str,
-        seller: &str,
-        customer: &str,
-        product_id: &str,
-    ) -> Result<Option<String>> {
+    async fn find_topic(&self, topic: TopicKey<'_>) -> Result<Option<String>> {
+        let TopicKey {
+            account,
+            seller,
+            customer,
+            product: product_id,
+        } = topic;
         let s = self.state.lock().await;
         let key = (
             account.into(),
@@ -147,7 +147,12 @@ impl ConversationStore for MemoryStore {
         Ok(Added::Added)
     }
 
-    async fn get_message(&self, account: &str, conv: &str, id: &str) -> Result<Option<Message>> {
+    async fn get_message(&self, key: MessageKey<'_>) -> Result<Option<Message>> {
+        let MessageKey {
+            account,
+            conversation: conv,
+            message: id,
+        } = key;
         let s = self.state.lock().await;
         Ok(s.messages
             .get(&(account.to_owned(), conv.to_owned(), id.to_owned()))
@@ -267,7 +272,12 @@ impl ConversationStore for MemoryStore {
             .collect())
     }
 
-    async fn clear_events_pending(&self, account: &str, conv: &str, id: &str) -> Result<()> {
+    async fn clear_events_pending(&self, key: MessageKey<'_>) -> Result<()> {
+        let MessageKey {
+            account,
+            conversation: conv,
+            message: id,
+        } = key;
         let mut s = self.state.lock().await;
         if let Some(m) = s
             .messages

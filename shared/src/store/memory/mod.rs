@@ -21,8 +21,9 @@ use super::{
 };
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, Moderation,
-    ModerationStatus, Operator, Seller, Session, Side, Subscription, SubscriptionStatus,
+    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, MessageKey,
+    Moderation, ModerationStatus, Operator, Seller, Session, Side, Subscription, SubscriptionKey,
+    SubscriptionStatus, TopicKey,
 };
 use crate::error::Result;
 

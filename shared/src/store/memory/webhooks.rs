@@ -23,12 +23,12 @@ impl WebhookStore for MemoryStore {
             .cloned()
             .unwrap_or_default())
     }
-    async fn get_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-    ) -> Result<Option<Subscription>> {
+    async fn get_subscription(&self, key: SubscriptionKey<'_>) -> Result<Option<Subscription>> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = key;
         let s = self.state.lock().await;
         Ok(s.subscriptions
             .get(&(account.to_owned(), seller.to_owned()))
@@ -46,7 +46,12 @@ impl WebhookStore for MemoryStore {
         list.push(sub.clone());
         Ok(true)
     }
-    async fn delete_subscription(&self, account: &str, seller: &str, id: &str) -> Result<bool> {
+    async fn delete_subscription(&self, key: SubscriptionKey<'_>) -> Result<bool> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = key;
         let mut s = self.state.lock().await;
         let Some(list) = s
             .subscriptions
@@ -58,13 +63,12 @@ impl WebhookStore for MemoryStore {
         list.retain(|x| x.id != id);
         Ok(list.len() < before)
     }
-    async fn disable_subscription(
-        &self,
-        account: &str,
-        seller: &str,
-        id: &str,
-        reason: &str,
-    ) -> Result<()> {
+    async fn disable_subscription(&self, key: SubscriptionKey<'_>, reason: &str) -> Result<()> {
+        let SubscriptionKey {
+            account,
+            seller,
+            id,
+        } = key;
         let mut s = self.state.lock().await;
         if let Some(x) = s
             .subscriptions

@@ -60,7 +60,11 @@ async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let store = app.store();
     let waiting = store
-        .get_message("lojademo", CONVERSATION, &id)
+        .get_message(balcao::domain::model::MessageKey {
+            account: "lojademo",
+            conversation: CONVERSATION,
+            message: &id,
+        })
         .await
         .unwrap()
         .unwrap();

@@ -30,21 +30,33 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         Decided::Applied
     );
     let m = s
-        .get_message("acc", &c.id, &first.id)
+        .get_message(MessageKey {
+            account: "acc",
+            conversation: &c.id,
+            message: &first.id,
+        })
         .await
         .unwrap()
         .unwrap();
     assert_eq!(m.moderation.status, ModerationStatus::Approved);
     assert!(m.events_pending);
-    s.clear_events_pending("acc", &c.id, &first.id)
-        .await
-        .unwrap();
+    s.clear_events_pending(MessageKey {
+        account: "acc",
+        conversation: &c.id,
+        message: &first.id,
+    })
+    .await
+    .unwrap();
     assert!(
-        !s.get_message("acc", &c.id, &first.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .events_pending
+        !s.get_message(MessageKey {
+            account: "acc",
+            conversation: &c.id,
+            message: &first.id
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .events_pending
     );
     let after = s.get_conversation("acc", &c.id).await.unwrap().unwrap();
     assert_eq!(
@@ -100,11 +112,15 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
         stored
     );
     assert_eq!(
-        s.get_message("acc", &c.id, &bad.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .moderation,
+        s.get_message(MessageKey {
+            account: "acc",
+            conversation: &c.id,
+            message: &bad.id
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .moderation,
         rejected
     );
     assert_eq!(

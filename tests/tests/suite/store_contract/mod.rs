@@ -312,10 +312,27 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
     );
     assert_eq!(s.get_conversation("other", &c.id).await.unwrap(), None);
     assert_eq!(
-        s.find_topic("acc", "s1", "c1", "SKU#1").await.unwrap(),
+        s.find_topic(TopicKey {
+            account: "acc",
+            seller: "s1",
+            customer: "c1",
+            product: "SKU#1"
+        })
+        .await
+        .unwrap(),
         Some(c.id.clone())
     );
-    assert_eq!(s.find_topic("acc", "s1", "c1", "SKU").await.unwrap(), None);
+    assert_eq!(
+        s.find_topic(TopicKey {
+            account: "acc",
+            seller: "s1",
+            customer: "c1",
+            product: "SKU"
+        })
+        .await
+        .unwrap(),
+        None
+    );
     // Same topic again: the first conversation, and nothing written.
     let c2 = conv("acc", &id(3), "s1", "c1", "SKU#1");
     let m2 = msg(&c2, &id(4), Side::Customer, None, T0);
@@ -336,7 +353,14 @@ async fn conversations_are_unique_per_topic(kind: StoreKind) {
     );
     assert_eq!(s.get_conversation("acc", &c3.id).await.unwrap(), None);
     assert_eq!(
-        s.find_topic("acc", "s1", "c1", "SKU-3").await.unwrap(),
+        s.find_topic(TopicKey {
+            account: "acc",
+            seller: "s1",
+            customer: "c1",
+            product: "SKU-3"
+        })
+        .await
+        .unwrap(),
         None
     );
 }
@@ -357,9 +381,24 @@ async fn messages_are_idempotent_on_external_id(kind: StoreKind) {
             message_id: m.id.clone()
         }
     );
-    assert_eq!(s.get_message("acc", &c.id, &again.id).await.unwrap(), None);
     assert_eq!(
-        s.get_message("acc", &c.id, &m.id).await.unwrap(),
+        s.get_message(MessageKey {
+            account: "acc",
+            conversation: &c.id,
+            message: &again.id
+        })
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_message(MessageKey {
+            account: "acc",
+            conversation: &c.id,
+            message: &m.id
+        })
+        .await
+        .unwrap(),
         Some(m.clone())
     );
     // The same external id from the customer side is another key.
@@ -372,7 +411,16 @@ async fn messages_are_idempotent_on_external_id(kind: StoreKind) {
     let ghost = conv("acc", &id(9), "s1", "c1", "Q");
     let gm = msg(&ghost, &id(10), Side::Customer, None, T0);
     assert!(s.add_message(&gm, "c1", None).await.is_err());
-    assert_eq!(s.get_message("acc", &ghost.id, &gm.id).await.unwrap(), None);
+    assert_eq!(
+        s.get_message(MessageKey {
+            account: "acc",
+            conversation: &ghost.id,
+            message: &gm.id
+        })
+        .await
+        .unwrap(),
+        None
+    );
 }
 
 both_stores!(
