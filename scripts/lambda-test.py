@@ -30,6 +30,7 @@ FUNCTIONS = [
     "moderation-worker",
     "moderation-sweeper",
     "webhook-dispatcher",
+    "assets",
 ]
 # (function, events/ file, expected HTTP status, the SQS message ids that must fail, or the
 # whole JSON answer)
@@ -41,6 +42,8 @@ INVOKES = [
     ("conversations", "conversations-messages-post", 201),
     ("conversations", "customer-conversations-list", 200),
     ("webhooks", "webhooks-list", 200),
+    ("assets", "assets-widget-loader", 200),
+    ("assets", "assets-inbox", 200),
     ("impersonate", "sessions-create", 201),
     ("impersonate", "sessions-impersonate", 201),
     ("moderation-worker", "moderation-worker-batch", ["5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63"]),

@@ -31,6 +31,7 @@ const DRAIN_LIMIT: usize = 10 * 1024 * 1024;
 
 pub const DEMO_FIXTURE: &str = include_str!("../fixtures/demo.json");
 
+pub mod demo;
 pub mod workers;
 
 /// Where the data lives.
@@ -214,6 +215,8 @@ pub fn function_for(path: &str) -> Option<&'static str> {
         Some("impersonate")
     } else if path == "/v0/webhooks" || path.starts_with("/v0/webhooks/") {
         Some("webhooks")
+    } else if balcao::api::assets::Bundle::widget().serves(path) {
+        Some("assets")
     } else if path == "/v0/conversations"
         || path.starts_with("/v0/conversations/")
         || path == "/v0/customer/conversations"
@@ -230,7 +233,11 @@ pub async fn dispatch(
     app: &App,
     req: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
+    if demo::serves(req.uri().path()) {
+        return demo::handle(app, req).await;
+    }
     match function_for(req.uri().path()) {
+        Some("assets") => balcao::api::assets::handle(req).await,
         Some("token-create") => token_create::handle(app, req).await,
         Some("webhooks") => webhooks::handle(app, req).await,
         Some("impersonate") => sessions::handle(app, req).await,

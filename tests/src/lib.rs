@@ -213,8 +213,15 @@ impl Call<'_> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let bytes = res.bytes().await.expect("body");
+        let json = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
         let body = if bytes.is_empty() {
             Value::Null
+        } else if !json {
+            // A file (the browser side's): its text.
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("JSON body, got {:?}", String::from_utf8_lossy(&bytes)))

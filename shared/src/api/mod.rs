@@ -2,6 +2,7 @@
 //! stack mounts them all behind one router. Handlers never panic and never return a 5xx for bad
 //! input: everything goes through [`crate::http::finish`].
 
+pub mod assets;
 pub mod conversations;
 pub mod impersonation;
 pub mod paging;

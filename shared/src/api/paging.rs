@@ -160,6 +160,16 @@ impl PageParams {
     }
 }
 
+/// Sets `meta.cursor` of a page envelope: the opaque cursor after `key` (`null` without one).
+pub fn with_cursor(envelope: &mut Value, key: Option<&str>) {
+    if let Some(meta) = envelope.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.insert(
+            "cursor".into(),
+            key.map_or(Value::Null, |k| Value::String(encode_cursor(k))),
+        );
+    }
+}
+
 fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }

@@ -12,6 +12,8 @@ use balcao_tests::TestClock;
 const HTTP_EVENTS: &[(&str, &str, u16)] = &[
     ("token-create", "token-create", 200),
     ("token-create-alias", "token-create", 200),
+    ("assets-widget-loader", "assets", 200),
+    ("assets-inbox", "assets", 200),
     ("conversations-list", "conversations", 200),
     ("conversations-get", "conversations", 200),
     ("conversations-patch-status", "conversations", 200),
@@ -167,6 +169,16 @@ async fn http_events_run_through_their_handlers() {
             "token-create" => balcao::api::token_create::handle(&stack.app, req).await,
             "webhooks" => balcao::api::webhooks::handle(&stack.app, req).await,
             "impersonate" => balcao::api::sessions::handle(&stack.app, req).await,
+            "assets" => {
+                // A file, not JSON: served with its type and cache headers.
+                let res = balcao::api::assets::handle(req).await;
+                assert_eq!(res.status().as_u16(), *status, "{name}");
+                let kind = res.headers()["content-type"].to_str().unwrap();
+                assert!(kind.starts_with("text/"), "{name}: {kind}");
+                assert!(res.headers().contains_key("etag"), "{name}");
+                assert!(matches!(res.body(), lambda_http::Body::Binary(b) if !b.is_empty()));
+                continue;
+            }
             _ => balcao::api::conversations::handle(&stack.app, req).await,
         };
         let body = match res.body() {

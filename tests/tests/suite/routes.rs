@@ -39,17 +39,21 @@ fn handler_routes() -> BTreeSet<(String, String)> {
     let sessions = balcao::api::sessions::ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()));
+    let assets = balcao::api::assets::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()));
     conversations
         .chain(tokens)
         .chain(webhooks)
         .chain(sessions)
+        .chain(assets)
         .collect()
 }
 
 #[test]
 fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
     let template = template_routes();
-    assert_eq!(template.len(), 23, "{template:?}");
+    assert_eq!(template.len(), 26, "{template:?}");
     assert_eq!(template, handler_routes());
 }
 
@@ -59,7 +63,9 @@ async fn every_route_reaches_its_handler_on_the_local_stack() {
     for (method, path) in handler_routes() {
         let concrete = path
             .replace("{id}", "01JD3M0C00000000000000V001")
-            .replace("{message_id}", "01JD3M0C00000000000000M001");
+            .replace("{message_id}", "01JD3M0C00000000000000M001")
+            .replace("/widget/v1/{file}", "/widget/v1/balcao.js")
+            .replace("/inbox/{file}", "/inbox/inbox.js");
         assert!(
             balcao_local::function_for(&concrete).is_some(),
             "{concrete}"
@@ -72,8 +78,14 @@ async fn every_route_reaches_its_handler_on_the_local_stack() {
             "{method} {concrete} is not routed"
         );
         // Creating a session needs no credential (the storefront does it): its body is missing.
+        // The browser side's files are public.
         let anonymous = method == "POST" && concrete == "/api/sessions";
-        let expected = if anonymous { 415 } else { 401 };
+        let public = concrete.starts_with("/widget/") || concrete.starts_with("/inbox");
+        let expected = match (anonymous, public) {
+            (_, true) => 200,
+            (true, _) => 415,
+            _ => 401,
+        };
         assert_eq!(r.status, expected, "{method} {concrete}: {}", r.body);
     }
     // And a method the template does not deploy is refused.

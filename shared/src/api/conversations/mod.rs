@@ -14,7 +14,7 @@ use reading::{get_message, list_conversations, list_messages, mark_read};
 use serde_json::Value;
 use writing::{customer_open, customer_post, post_message};
 
-use super::paging::{envelope, PageParams, Query, PAGING};
+use super::paging::{envelope, with_cursor, PageParams, Query, PAGING};
 use super::{seller, App};
 use crate::auth::{SellerPrincipal, SCOPE_SELLER_READ, SCOPE_SELLER_WRITE};
 use crate::clock::parse_rfc3339;

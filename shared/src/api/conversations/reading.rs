@@ -142,15 +142,12 @@ pub(super) async fn list_messages(
         .iter()
         .map(|m| serde_json::to_value(view::message(conv, m)).map_err(Error::unexpected))
         .collect::<Result<_>>()?;
-    Reply::ok(&envelope(
-        req.uri().path(),
-        &q,
-        &page,
-        results,
-        got.more,
-        first,
-        last,
-    ))
+    // Where a client polls from: after this page's last item (or where it asked from), also
+    // when `links.next` is null because nothing came after yet.
+    let cursor = last.clone().or_else(|| page.after.clone());
+    let mut body = envelope(req.uri().path(), &q, &page, results, got.more, first, last);
+    with_cursor(&mut body, cursor.as_deref());
+    Reply::ok(&body)
 }
 
 pub(super) async fn get_message(

@@ -125,6 +125,50 @@ async fn pages_follow_links_both_ways(kind: StoreKind) {
     assert_eq!(p2["meta"]["page"]["count"], 3);
     assert!(p2["meta"]["links"]["next"].is_null());
     assert_eq!(p2["results"][2]["content"], "resposta 5");
+    // The last page has no `next`, but its `meta.cursor` is where a client polls from: nothing
+    // yet, then exactly what came after.
+    let cursor = p2["meta"]["cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        p1["meta"]["cursor"],
+        p1["meta"]["links"]["next"]
+            .as_str()
+            .unwrap()
+            .split("_after=")
+            .nth(1)
+            .unwrap()
+    );
+    let poll = |after: String| {
+        let seller = seller.clone();
+        let a = &a;
+        async move {
+            a.call(
+                "GET",
+                &format!("/v0/conversations/{conv}/messages?_after={after}"),
+            )
+            .bearer(&seller)
+            .send()
+            .await
+            .expect(200)
+            .clone()
+        }
+    };
+    let empty = poll(cursor.clone()).await;
+    assert_eq!(empty["results"], json!([]));
+    assert_eq!(
+        empty["meta"]["cursor"],
+        cursor.as_str(),
+        "an empty poll keeps its cursor"
+    );
+    a.call("POST", &format!("/v0/conversations/{conv}/messages"))
+        .bearer(&seller)
+        .json(&json!({"content": "resposta 6", "owner": {"name": "Ana", "external_id": "ana"}}))
+        .send()
+        .await
+        .expect(201);
+    let later = poll(cursor).await;
+    assert_eq!(later["meta"]["page"]["count"], 1);
+    assert_eq!(later["results"][0]["content"], "resposta 6");
+    assert_ne!(later["meta"]["cursor"], empty["meta"]["cursor"]);
 }
 
 both_stores!(
