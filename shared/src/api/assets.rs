@@ -7,7 +7,8 @@
 //! in the source is replaced by the first 16 hex digits of the file's SHA-256). A request whose
 //! `v` matches is cached for a year (`immutable`); the pages themselves and the loader, whose
 //! URL stores embed, for 5 minutes. Every answer carries a strong `ETag` and honours
-//! `If-None-Match` with a 304.
+//! `If-None-Match` with a 304. A client that accepts gzip gets the file gzipped (compressed
+//! once per process; API Gateway's HTTP API does not compress).
 //!
 //! Headers: the iframe app and the inbox are served with a CSP that allows only their own
 //! origin (`script-src 'self'`, no inline script or style, `connect-src 'self'`); the inbox may
@@ -106,6 +107,9 @@ struct Served {
     path: &'static str,
     kind: Kind,
     bytes: Vec<u8>,
+    /// `bytes` gzipped (level 9), sent to a client that accepts it: API Gateway does not
+    /// compress.
+    gzipped: Vec<u8>,
     /// First 16 hex digits of the SHA-256 of `bytes`.
     hash: String,
 }
@@ -116,6 +120,19 @@ fn short_hash(bytes: &[u8]) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::best(),
+    );
+    // Writing to a Vec cannot fail.
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .unwrap_or_default()
 }
 
 fn file_name(path: &str) -> &str {
@@ -147,6 +164,7 @@ impl Bundle {
                     path: a.path,
                     kind: a.kind,
                     hash: short_hash(&bytes),
+                    gzipped: gzip(&bytes),
                     bytes,
                 }
             })
@@ -177,6 +195,11 @@ impl Bundle {
     /// The body of `path` as served (pages with their hashes filled in).
     pub fn body(&self, path: &str) -> Option<&[u8]> {
         self.find(path).map(|f| f.bytes.as_slice())
+    }
+
+    /// The size of `path` gzipped, as sent to a browser.
+    pub fn gzipped_len(&self, path: &str) -> Option<usize> {
+        self.find(path).map(|f| f.gzipped.len())
     }
 
     /// Answers a GET or HEAD for one of the bundle's files; anything else in the error envelope.
@@ -225,10 +248,30 @@ impl Bundle {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|t| t.trim() == etag || t.trim() == "*");
+        let gzip_ok = !file.gzipped.is_empty()
+            && req
+                .headers()
+                .get_all("accept-encoding")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|e| {
+                    let mut parts = e.split(';');
+                    let name = parts.next().unwrap_or("").trim();
+                    let refused =
+                        parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    name.eq_ignore_ascii_case("gzip") && !refused
+                });
+        builder = builder.header("vary", "accept-encoding");
+        if gzip_ok {
+            builder = builder.header("content-encoding", "gzip");
+        }
         let (status, body) = if fresh {
             (304, Body::Empty)
         } else if req.method() == http::Method::HEAD {
             (200, Body::Empty)
+        } else if gzip_ok {
+            (200, Body::Binary(file.gzipped.clone()))
         } else {
             (200, Body::Binary(file.bytes.clone()))
         };
@@ -284,6 +327,40 @@ mod tests {
         assert_eq!(
             header(&get("/widget/v1/frame.js?v=0000", None), "cache-control"),
             SHORT
+        );
+    }
+
+    #[test]
+    fn gzip_when_accepted() {
+        let req = http::Request::builder()
+            .uri("/widget/v1/frame.js")
+            .header("accept-encoding", "br, gzip;q=0.8")
+            .body(Body::Empty)
+            .unwrap_or_default();
+        let r = Bundle::widget().respond(&req);
+        assert_eq!(header(&r, "content-encoding"), "gzip");
+        let Body::Binary(gz) = r.body() else {
+            panic!("binary body")
+        };
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut plain)
+            .unwrap_or_default();
+        assert_eq!(
+            Some(plain.as_slice()),
+            Bundle::widget().body("/widget/v1/frame.js")
+        );
+        let refused = http::Request::builder()
+            .uri("/widget/v1/frame.js")
+            .header("accept-encoding", "gzip;q=0")
+            .body(Body::Empty)
+            .unwrap_or_default();
+        assert_eq!(
+            header(&Bundle::widget().respond(&refused), "content-encoding"),
+            ""
+        );
+        assert_eq!(
+            header(&get("/widget/v1/frame.js", None), "content-encoding"),
+            ""
         );
     }
 
