@@ -259,6 +259,21 @@ def test_second_shopper_after_clear_gets_their_own_conversation(ctx):
     expect(frame(page).get_by_role("textbox", name="Mensagem")).to_have_count(0)
 
 
+def test_a_refused_message_shows_its_reason_to_its_sender_only(ctx):
+    page = ctx.new_page()
+    page.goto(page_url(email=MARIA, product="TEST-CPF", title="Cadeira de teste"))
+    open_widget(page)
+    send(page, "A cadeira aguenta 120 kg?")
+    conv_id = wait_event(page, "conversationStarted")["conversation"]["conversationId"]
+    send(page, "meu cpf é 529.982.247-25")
+    refused = thread(page).get_by_role("listitem").filter(has_text="529.982.247-25")
+    expect(refused).to_contain_text("Não enviada: A mensagem contém um CPF", timeout=WAIT)
+    expect(frame(page).get_by_text("Aguardando aprovação")).to_have_count(0, timeout=WAIT)
+    token = seller_token()
+    _, msgs = api("GET", f"/v0/conversations/{conv_id}/messages", token=token)
+    assert [m["content"] for m in msgs["results"]] == ["A cadeira aguenta 120 kg?"], msgs
+
+
 def test_a_token_for_another_email_is_refused(ctx):
     page = ctx.new_page()
     page.goto(page_url(email=JOAO, token_for=MARIA, product="TEST-TV"))
@@ -558,6 +573,7 @@ TESTS = [
     test_unknown_visitor_cannot_post,
     test_identified_shopper_starts_a_conversation_seen_in_the_inbox,
     test_second_shopper_after_clear_gets_their_own_conversation,
+    test_a_refused_message_shows_its_reason_to_its_sender_only,
     test_a_token_for_another_email_is_refused,
     test_a_seller_reply_arrives_without_reload_and_counts_as_unread,
     test_markup_shows_as_text_on_both_sides,
