@@ -99,7 +99,8 @@ def build():
 
 
 def provision(table, prefix):
-    admin = ["cargo", "run", "-q", "-p", "balcao-admin", "--", "--table", table]
+    # Built by scripts/test with the workspace's features (`cargo build --workspace --bins`).
+    admin = [os.path.join(ROOT, "target", "debug", "balcao-admin"), "--table", table]
     for args in (["create-table"], ["load-fixture"]):
         res = run(admin + args, capture_output=True, text=True)
         check(res.returncode == 0, "balcao-admin " + args[0], res.stderr.strip())
