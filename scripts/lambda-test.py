@@ -31,6 +31,7 @@ FUNCTIONS = [
     "moderation-sweeper",
     "webhook-dispatcher",
     "assets",
+    "realtime",
 ]
 # (function, events/ file, expected HTTP status, the SQS message ids that must fail, or the
 # whole JSON answer)

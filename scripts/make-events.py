@@ -85,6 +85,42 @@ def http_event(method, route, path, *, query="", body=None, auth=None, extra_hea
     return event
 
 
+def ws_event(route, connection_id, *, headers=None, body=None):
+    """An API Gateway WebSocket API event (`$connect` carries the upgrade's headers)."""
+    event = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE"),
+            "extendedRequestId": "Q1bC2d3EFAMEvxw=",
+            "requestTime": "21/Nov/2026:13:36:15 +0000",
+            "messageDirection": "IN",
+            "stage": "live",
+            "connectedAt": 1795786575935,
+            "requestTimeEpoch": 1795786575935,
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "Mozilla/5.0"},
+            "requestId": "Q1bC2d3EFAMEvxw=",
+            "domainName": "b4lc4ws.execute-api.us-east-1.amazonaws.com",
+            "connectionId": connection_id,
+            "apiId": "b4lc4ws",
+        },
+        "isBase64Encoded": False,
+    }
+    if headers is not None:
+        event["headers"] = {
+            "Host": "b4lc4ws.execute-api.us-east-1.amazonaws.com",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version": "13",
+            "X-Forwarded-For": "203.0.113.10",
+            **headers,
+        }
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+WS_CONNECTION = "Ab1CdEfGhIJKLmn="
+
+
 def sqs_event(records, queue="balcao-moderation"):
     return {
         "Records": [
@@ -138,6 +174,10 @@ events = {
                                         extra_headers=customer, path_params={"id": CONV, "message_id": MSG}),
     "customer-read-by": http_event("PATCH", "/v0/customer/conversations/{id}/read_by", f"/v0/customer/conversations/{CONV}/read_by", auth=visitor, extra_headers=customer,
                                    path_params={"id": CONV}),
+    "realtime-connect": ws_event("$connect", WS_CONNECTION, headers={"Authorization": f"Bearer {seller}", "Sec-WebSocket-Protocol": "balcao.v1"}),
+    "realtime-connect-refused": ws_event("$connect", "Zz9YxWvUtSrQpOn=", headers={"Sec-WebSocket-Protocol": "balcao.v1, bearer.not-a-token"}),
+    "realtime-ping": ws_event("$default", WS_CONNECTION, body={"action": "ping"}),
+    "realtime-disconnect": ws_event("$disconnect", WS_CONNECTION),
     "moderation-worker-batch": sqs_event([
         ("5f0c1a9e-0001-4c4f-9e52-1b2d3c4d5e61", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": MSG})),
         ("5f0c1a9e-0002-4c4f-9e52-1b2d3c4d5e62", json.dumps({"account": "lojademo", "conversation_id": CONV, "message_id": "01JD3M0C00000000000000M0ZZ"})),

@@ -113,6 +113,7 @@ async fn app_on(table: &str) -> App {
         url_policy: UrlPolicy::LOCAL,
         sites: balcao::api::Sites::default(),
         post_limits: balcao::api::PostLimits::default(),
+        live: balcao::realtime::Live::off(),
     }
 }
 

@@ -15,6 +15,7 @@ use balcao::fixture::Fixture;
 use balcao::http::{finish, new_request_id, MAX_BODY_BYTES};
 use balcao::queue::WebhookEvent;
 use balcao::queue::{MemoryQueue, QueueName, SqsQueue};
+use balcao::realtime::LocalSockets;
 use balcao::store::dynamo::DynamoStore;
 use balcao::store::memory::MemoryStore;
 use balcao::webhooks::{Delivery, UrlPolicy};
@@ -33,6 +34,7 @@ pub const DEMO_FIXTURE: &str = include_str!("../fixtures/demo.json");
 
 pub mod demo;
 pub mod workers;
+pub mod ws;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -123,6 +125,7 @@ pub async fn build_with(
                     url_policy,
                     sites: balcao::api::Sites::local(),
                     post_limits: balcao::api::PostLimits::default(),
+                    live: balcao::realtime::Live::local(Arc::new(LocalSockets::new())),
                 },
                 memory_queue: Some(queue.clone()),
                 dynamo: None,
@@ -188,6 +191,7 @@ pub async fn build_with(
                     url_policy,
                     sites: balcao::api::Sites::local(),
                     post_limits: balcao::api::PostLimits::default(),
+                    live: balcao::realtime::Live::local(Arc::new(LocalSockets::new())),
                 },
                 memory_queue: None,
                 dynamo: Some(store),
@@ -246,18 +250,13 @@ pub async fn dispatch(
     }
 }
 
-async fn serve_one(
-    app: App,
-    trust_proxy: bool,
-    peer: SocketAddr,
-    req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, mut body) = req.into_parts();
+/// What API Gateway would record as the caller's address.
+fn source_ip(req: &hyper::Request<Incoming>, trust_proxy: bool, peer: SocketAddr) -> String {
     // What API Gateway would record as the source address (audit entries carry it): the
     // connection's peer. A client's X-Forwarded-For is believed only when the stack was told it
     // runs behind a proxy (`--trust-proxy`), and then its last hop, the one the proxy added.
-    let forwarded = parts
-        .headers
+    let forwarded = req
+        .headers()
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -266,10 +265,24 @@ async fn serve_one(
         .map(str::trim)
         .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
         .map(str::to_owned);
-    let source_ip = match forwarded {
+    match forwarded {
         Some(ip) if trust_proxy => ip,
         _ => peer.ip().to_string(),
-    };
+    }
+}
+
+async fn serve_one(
+    app: App,
+    trust_proxy: bool,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == ws::PATH {
+        let ip = source_ip(&req, trust_proxy, peer);
+        return Ok(ws::accept(app, req, ip).await);
+    }
+    let source_ip = source_ip(&req, trust_proxy, peer);
+    let (parts, mut body) = req.into_parts();
     // Read up to our limit; past it keep draining (up to API Gateway's 10 MB) so the client gets
     // the 413 instead of a broken pipe.
     let mut bytes: Vec<u8> = Vec::new();
@@ -306,7 +319,9 @@ async fn serve_one(
     Ok(to_hyper(dispatch(&app, req).await))
 }
 
-fn to_hyper(res: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
+pub(crate) fn to_hyper(
+    res: lambda_http::Response<lambda_http::Body>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = res.into_parts();
     let bytes = match body {
         lambda_http::Body::Text(s) => Bytes::from(s),
@@ -334,6 +349,7 @@ pub async fn serve_with(listener: TcpListener, app: App, trust_proxy: bool) {
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
                 .await;
         });
     }

@@ -70,11 +70,10 @@ fn start_sweeper(stack: &Stack) {
 pub async fn start_memory(stack: &Stack, queue: &Arc<MemoryQueue>) {
     start_sweeper(stack);
     let app = &stack.app;
-    let moderator = Arc::new(Moderator::new(
-        app.store.clone(),
-        app.queue.clone(),
-        app.clock.clone(),
-    ));
+    let moderator = Arc::new(
+        Moderator::new(app.store.clone(), app.queue.clone(), app.clock.clone())
+            .with_live(app.live.clone()),
+    );
     if let Some(mut rx) = queue.take_receiver(QueueName::Moderation).await {
         let queue = queue.clone();
         let dead = stack.dead_letters.clone();
@@ -283,11 +282,10 @@ async fn delete(client: &aws_sdk_sqs::Client, url: &str, m: aws_sdk_sqs::types::
 pub fn start_sqs(stack: &Stack, client: aws_sdk_sqs::Client, urls: HashMap<QueueName, String>) {
     start_sweeper(stack);
     let app = &stack.app;
-    let moderator = Arc::new(Moderator::new(
-        app.store.clone(),
-        app.queue.clone(),
-        app.clock.clone(),
-    ));
+    let moderator = Arc::new(
+        Moderator::new(app.store.clone(), app.queue.clone(), app.clock.clone())
+            .with_live(app.live.clone()),
+    );
     if let Some(url) = urls.get(&QueueName::Moderation).cloned() {
         let client = client.clone();
         tokio::spawn(async move {

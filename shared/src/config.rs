@@ -289,7 +289,32 @@ pub async fn lambda_app() -> Result<App> {
         url_policy: crate::webhooks::UrlPolicy::STRICT,
         sites: sites_from_env()?,
         post_limits: post_limits_from_env()?,
+        live: live_from_env()?,
     })
+}
+
+/// `BALCAO_WS_ENDPOINT`: the WebSocket API stage's management URL
+/// (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`) the writers push through; unset,
+/// nothing is pushed. `BALCAO_PUSH_BUDGET_MS` (default 250): the longest a push may add to the
+/// write it follows.
+pub fn live_from_env() -> Result<crate::realtime::Live> {
+    let Some(endpoint) = env_var("BALCAO_WS_ENDPOINT") else {
+        return Ok(crate::realtime::Live::off());
+    };
+    let sdk = lambda_sdk_config()?;
+    let budget = match env_var("BALCAO_PUSH_BUDGET_MS") {
+        None => 250,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (1..=10_000).contains(ms))
+            .ok_or_else(|| {
+                Error::unexpected_msg("BALCAO_PUSH_BUDGET_MS must be 1..=10000 milliseconds")
+            })?,
+    };
+    let pusher = crate::realtime::ApiGatewayPusher::new(&sdk, &endpoint);
+    Ok(crate::realtime::Live::with(std::sync::Arc::new(pusher))
+        .with_budget(std::time::Duration::from_millis(budget)))
 }
 
 /// `BALCAO_CUSTOMER_POSTS_PER_MINUTE` and `BALCAO_SELLER_POSTS_PER_MINUTE` (defaults 30 and

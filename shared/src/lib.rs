@@ -14,6 +14,7 @@ pub mod ids;
 pub mod metrics;
 pub mod moderation;
 pub mod queue;
+pub mod realtime;
 pub mod store;
 pub mod webhooks;
 pub mod workers;

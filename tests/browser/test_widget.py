@@ -569,6 +569,131 @@ def test_axe_finds_nothing_serious_on_the_widget_and_the_inbox(browser):
         ctx.close()
 
 
+def wait_live(page):
+    expect(frame(page).locator("#app")).to_have_attribute("data-live", "live", timeout=WAIT)
+
+
+def test_a_live_reply_is_shown_with_no_poll_in_between(ctx):
+    """The widget holds a WebSocket: the seller's reply is pushed, not polled for."""
+    page = ctx.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append((r.method, r.url)))
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(page_url(email=MARIA, product="TEST-LIVE", title="Caixa de som"))
+    open_widget(page)
+    send(page, "A caixa de som é bivolt?")
+    conv_id = wait_event(page, "conversationStarted")["conversation"]["conversationId"]
+    expect(frame(page).get_by_text("Aguardando aprovação")).to_have_count(0, timeout=WAIT)
+    wait_live(page)
+    assert any(u.startswith(API.replace("http", "ws") + "/ws") for u in sockets), sockets
+    token = seller_token()
+    deadline = time.time() + WAIT / 1000
+    while api("GET", f"/v0/conversations/{conv_id}", token=token)[0] != 200:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    page.wait_for_timeout(3000)  # longer than a poll interval: none happens while live
+    mark = len(requests)
+    status, body = api("POST", f"/v0/conversations/{conv_id}/messages",
+                       {"content": "É bivolt, sim.", "owner": {"name": "Ana do Atendimento", "external_id": "ana"}},
+                       token=token)
+    assert status == 201, body
+    expect(thread(page)).to_contain_text("É bivolt, sim.", timeout=WAIT)
+    polls = [(m, u) for m, u in requests[mark:] if m == "GET" and "/messages" in u]
+    assert polls == [], polls
+    assert not [u for _, u in requests[mark:] if "/v0/customer/conversations?" in u], requests[mark:]
+    page.screenshot(path=os.path.join(SHOTS, "widget-live-reply.png"))
+
+
+def test_a_dropped_socket_resumes_and_shows_each_message_once(ctx):
+    """The network goes away (socket and HTTP) while the seller writes three messages; the widget
+    says it is reconnecting, then resumes from its cursor and shows each message once."""
+    net = {"down": False, "routes": [], "sent": []}
+
+    def on_socket(ws):
+        if net["down"]:
+            ws.close()
+            return
+        server = ws.connect_to_server()
+
+        def from_page(m):
+            net["sent"].append(m)
+            server.send(m)
+        ws.on_message(from_page)
+        net["routes"].append(ws)
+
+    ctx.route_web_socket(re.compile(r".*/ws$"), on_socket)
+
+    def on_http(route):
+        if net["down"]:
+            route.abort()
+        else:
+            route.continue_()
+    ctx.route(re.compile(re.escape(API) + r"/v0/.*"), on_http)
+    page = ctx.new_page()
+    page.goto(page_url(email=JOAO, product="TEST-DROP", title="Cafeteira"))
+    open_widget(page)
+    send(page, "A cafeteira tem timer?")
+    conv_id = wait_event(page, "conversationStarted")["conversation"]["conversationId"]
+    expect(frame(page).get_by_text("Aguardando aprovação")).to_have_count(0, timeout=WAIT)
+    wait_live(page)
+    token = seller_token()
+    deadline = time.time() + WAIT / 1000
+    while api("GET", f"/v0/conversations/{conv_id}", token=token)[0] != 200:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    net["down"] = True
+    for r in net["routes"]:
+        r.close()
+    expect(frame(page).get_by_role("status").filter(has_text="Reconectando")).to_be_visible(timeout=WAIT)
+    texts = ["Tem timer, sim.", "Programável até 24 h.", "E desliga sozinha."]
+    for text in texts:
+        status, body = api("POST", f"/v0/conversations/{conv_id}/messages",
+                           {"content": text, "owner": {"name": "Ana", "external_id": "ana"}}, token=token)
+        assert status == 201, body
+    deadline = time.time() + WAIT / 1000
+    while True:  # all three approved while the widget is cut off
+        _, page_ = api("GET", f"/v0/conversations/{conv_id}/messages?_limit=100", token=token)
+        got = [m for m in page_["results"] if m["content"] in texts and m["moderation"]["status"] == "APPROVED"]
+        if len(got) == 3:
+            break
+        assert time.time() < deadline, page_
+        time.sleep(0.1)
+    page.wait_for_timeout(1000)
+    for text in texts:
+        expect(thread(page).get_by_text(text)).to_have_count(0)
+    sent_before = len(net["sent"])
+    net["down"] = False
+    wait_live(page)
+    for text in texts:
+        expect(thread(page).get_by_text(text, exact=True)).to_have_count(1, timeout=WAIT)
+    resumes = [json.loads(m) for m in net["sent"][sent_before:] if '"resume"' in m]
+    assert resumes and resumes[0]["conversation_id"] == conv_id, net["sent"]
+    expect(frame(page).get_by_role("status").filter(has_text="Reconectando")).to_have_count(0)
+    page.wait_for_timeout(1500)
+    for text in texts:
+        expect(thread(page).get_by_text(text, exact=True)).to_have_count(1)
+
+
+def test_inbox_shows_a_customer_message_live(ctx):
+    """The inbox holds a socket too: a shopper's message appears once approved, no reload."""
+    token = seller_token()
+    inbox = ctx.new_page()
+    inbox.goto(API + "/inbox/")
+    inbox.get_by_role("button", name="Entrar como ACME Eletro (seller-acme)").click()
+    expect(inbox.get_by_role("list", name="Conversas").get_by_role("button").first).to_be_visible(timeout=WAIT)
+    page = ctx.new_page()
+    page.goto(page_url(email=MARIA, product="TEST-INBOX-LIVE", title="Liquidificador"))
+    open_widget(page)
+    send(page, "O liquidificador tem quantas velocidades?")
+    expect(inbox.get_by_role("list", name="Conversas")).to_contain_text("Liquidificador", timeout=WAIT)
+    inbox.get_by_role("list", name="Conversas").get_by_role("button", name=re.compile("Liquidificador")).click()
+    expect(inbox.get_by_role("list", name="Mensagens")).to_contain_text("quantas velocidades", timeout=WAIT)
+    send(page, "E o copo é de vidro?")
+    expect(inbox.get_by_role("list", name="Mensagens")).to_contain_text("copo é de vidro", timeout=WAIT)
+    assert token
+
+
 TESTS = [
     test_unknown_visitor_cannot_post,
     test_identified_shopper_starts_a_conversation_seen_in_the_inbox,
@@ -585,6 +710,12 @@ TESTS = [
     test_telesales_in_the_demo_store,
     test_inbox_replies_marks_read_closes_reopens_and_manages_webhooks,
     test_files_fit_their_gzip_budgets,
+    test_a_live_reply_is_shown_with_no_poll_in_between,
+]
+# Written, not yet passing here (route_web_socket hangs the run): see the issue #21 note.
+PENDING = [
+    test_a_dropped_socket_resumes_and_shows_each_message_once,
+    test_inbox_shows_a_customer_message_live,
 ]
 
 

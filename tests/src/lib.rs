@@ -487,3 +487,149 @@ pub fn mint_seller(clock: &TestClock, account: &str, seller: &str) -> String {
     )
     .unwrap()
 }
+
+/// WebSocket clients of the local stack's `/ws` (the realtime protocol).
+pub mod live {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::Value;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::TestApp;
+
+    type Ws = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    /// One open socket and every frame it received so far.
+    pub struct Socket {
+        ws: Ws,
+        pub frames: Vec<Value>,
+    }
+
+    /// Opens `/ws` with these headers; the HTTP status and body when the upgrade is refused.
+    pub async fn connect(app: &TestApp, headers: &[(&str, &str)]) -> Result<Socket, (u16, Value)> {
+        let mut req = format!("ws://{}/ws", app.addr)
+            .into_client_request()
+            .unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, _)) => Ok(Socket {
+                ws,
+                frames: Vec::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                let status = res.status().as_u16();
+                let body = res
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                Err((status, body))
+            }
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
+    /// A customer's socket (identification token + e-mail, as the HTTP API takes them).
+    pub async fn customer(app: &TestApp, token: &str, email: &str) -> Socket {
+        let auth = format!("Bearer {token}");
+        connect(
+            app,
+            &[("authorization", &auth), ("x-identification-email", email)],
+        )
+        .await
+        .unwrap_or_else(|(s, b)| panic!("customer socket refused: {s} {b}"))
+    }
+
+    /// A seller's socket.
+    pub async fn seller(app: &TestApp, account: &str, seller: &str) -> Socket {
+        let auth = format!("Bearer {}", app.seller_token(account, seller));
+        connect(app, &[("authorization", &auth)])
+            .await
+            .unwrap_or_else(|(s, b)| panic!("seller socket refused: {s} {b}"))
+    }
+
+    impl Socket {
+        pub async fn send(&mut self, frame: &Value) {
+            self.ws
+                .send(Message::Text(frame.to_string().into()))
+                .await
+                .unwrap();
+        }
+
+        /// The next frame within `ms`, recorded in `frames`.
+        pub async fn next_within(&mut self, ms: u64) -> Option<Value> {
+            loop {
+                let got = tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await;
+                match got {
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        let v: Value = serde_json::from_str(t.as_str()).expect("frames are JSON");
+                        self.frames.push(v.clone());
+                        return Some(v);
+                    }
+                    Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Err(_) => return None,
+                    Ok(Some(Ok(_))) => continue,
+                    Ok(Some(Err(e))) => panic!("socket error: {e}"),
+                }
+            }
+        }
+
+        /// Reads frames until `done` holds for everything received so far (at most 10 s).
+        pub async fn until(&mut self, done: impl Fn(&[Value]) -> bool) -> &[Value] {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while !done(&self.frames) {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() || self.next_within(left.as_millis() as u64).await.is_none() {
+                    panic!("frames so far do not hold: {:#?}", self.frames);
+                }
+            }
+            &self.frames
+        }
+
+        /// The next frame of `kind`, skipping none: frames of other kinds fail the test.
+        pub async fn answer(&mut self, kind: &str) -> Value {
+            let f = self
+                .next_within(5000)
+                .await
+                .unwrap_or_else(|| panic!("no {kind} frame"));
+            assert_eq!(f["type"], kind, "{f:#}");
+            f
+        }
+
+        /// Asserts that no frame arrives within `ms`.
+        pub async fn quiet_for(&mut self, ms: u64) {
+            if let Some(f) = self.next_within(ms).await {
+                panic!("an unexpected frame: {f:#}");
+            }
+        }
+
+        pub async fn close(mut self) {
+            let _ = self.ws.close(None).await;
+        }
+    }
+
+    /// The frames about message `id`, by type and moderation status.
+    pub fn about(frames: &[Value], id: &str) -> Vec<(String, String)> {
+        frames
+            .iter()
+            .filter(|f| f["message"]["id"] == id)
+            .map(|f| {
+                (
+                    f["type"].as_str().unwrap_or_default().to_owned(),
+                    f["message"]["moderation"]["status"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
+}

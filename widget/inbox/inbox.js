@@ -7,7 +7,9 @@
   var OWNER = 'balcao.inbox.owner';
   var POLL_MS = 3000;
   var $ = function (id) { return document.getElementById(id); };
-  var S = { token: sessionStorage.getItem(KEY), convs: [], next: null, current: null, msgs: [], timer: null };
+  var S = { token: sessionStorage.getItem(KEY), convs: [], next: null, current: null, msgs: [], timer: null,
+    cursor: null, live: 'off' };
+  var socket = null;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -56,6 +58,8 @@
 
   function signOut(why) {
     clearTimeout(S.timer);
+    if (socket) socket.stop();
+    socket = null;
     S.token = null;
     S.current = null;
     sessionStorage.removeItem(KEY);
@@ -164,9 +168,58 @@
     S.convs = S.convs.map(function (x) { return x.id === c.id ? c : x; });
   }
 
+  function merge(list) {
+    list.forEach(function (m) {
+      var at = -1;
+      for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].id === m.id) { at = i; break; }
+      if (at >= 0) S.msgs[at] = BalcaoLive.newer(S.msgs[at], m); else S.msgs.push(m);
+    });
+    S.msgs.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
+  }
+
+  // ---- live updates (widget/v1/live.js); polling only while the socket is down -----------------
+
+  function liveStart() {
+    if (socket) socket.stop();
+    var token = S.token;
+    socket = BalcaoLive({
+      credentials: function () { return BalcaoLive.tokenProtocols(token); },
+      onState: function (st) {
+        S.live = st;
+        $('live').hidden = st !== 'reconnecting';
+        if (st === 'live') {
+          clearTimeout(S.timer);
+          S.timer = null;
+          loadList(false);
+          if (S.current) socket.resume(S.current, S.cursor);
+        } else if (st === 'reconnecting' || st === 'off') {
+          if (!S.timer) S.timer = setTimeout(poll, POLL_MS);
+        }
+      },
+      onFrame: function (f) {
+        var c = f.conversation;
+        if (!c || !c.id) return;
+        replaceConv(c);
+        if (!S.convs.some(function (x) { return x.id === c.id; })) S.convs.unshift(c);
+        // Newest interaction first, as the list is read.
+        S.convs.sort(function (a, b) { return (b.last_interaction_at || '') < (a.last_interaction_at || '') ? -1 : 1; });
+        if (c.id === S.current) {
+          if (f.message) merge([f.message]);
+          if (f.messages) merge(f.messages);
+          S.cursor = BalcaoLive.later(S.cursor, f.cursor);
+          if (f.type === 'resume' && f.more && f.next) socket.resume(c.id, f.next);
+          renderDetail();
+        }
+        renderList();
+      },
+    });
+    socket.start();
+  }
+
   function openConversation(id) {
     S.current = id;
     S.msgs = [];
+    S.cursor = null;
     renderList();
     renderDetail();
     loadMessages().then(function () { $('text').focus(); });
@@ -177,7 +230,8 @@
     if (!id) return Promise.resolve();
     return call('GET', '/v0/conversations/' + encodeURIComponent(id) + '/messages?_limit=100').then(function (r) {
       if (id !== S.current || r.status !== 200 || !r.data) return;
-      S.msgs = r.data.results || [];
+      merge(r.data.results || []);
+      if (r.data.meta) S.cursor = BalcaoLive.later(S.cursor, r.data.meta.cursor);
       renderDetail();
     });
   }
@@ -241,7 +295,8 @@
 
   function poll() {
     clearTimeout(S.timer);
-    if (!S.token) return;
+    S.timer = null;
+    if (!S.token || S.live === 'live' || S.live === 'connecting') return;
     loadList(false).then(loadMessages).catch(function () {}).then(function () {
       if (S.token) S.timer = setTimeout(poll, POLL_MS);
     });
@@ -256,6 +311,7 @@
     $('who').textContent = (c.name || c.seller_id || '') + (c.account ? ' · ' + c.account : '');
     $('owner').value = localStorage.getItem(OWNER) || '';
     loadWebhooks();
+    liveStart();
     poll();
   }
 

@@ -25,6 +25,7 @@
       unread: function (n) { return n + (n === 1 ? ' conversa não lida' : ' conversas não lidas'); },
       retry: function (s) { return 'Muitas mensagens seguidas. Tente de novo em ' + s + ' s.'; },
       failed: 'Não foi possível enviar. Tente de novo.', offline: 'Sem conexão. Tentando de novo…',
+      reconnecting: 'Reconectando…',
     },
     en: {
       open: 'Open chat', close: 'Close chat', title: 'Chat with the seller', message: 'Message',
@@ -38,6 +39,7 @@
       unread: function (n) { return n + (n === 1 ? ' unread conversation' : ' unread conversations'); },
       retry: function (s) { return 'Too many messages. Try again in ' + s + ' s.'; },
       failed: 'Could not send. Please try again.', offline: 'Offline. Retrying…',
+      reconnecting: 'Reconnecting…',
     },
   };
   var t = TEXT[params.get('locale') === 'en' ? 'en' : 'pt-BR'];
@@ -48,7 +50,7 @@
     back: $('back'), product: $('product'), productImage: $('product-image'),
     productTitle: $('product-title'), notice: $('notice'), signin: $('signin'),
     signinText: $('signin-text'), signinLink: $('signin-link'), list: $('conversations'),
-    thread: $('thread'), form: $('composer'), text: $('text'), send: $('send'),
+    thread: $('thread'), form: $('composer'), text: $('text'), send: $('send'), live: $('live'),
   };
 
   var S = {
@@ -57,7 +59,9 @@
     state: 'pending', // pending | identified | anonymous | refused
     convs: [], current: null, newThread: false,
     msgs: [], cursor: null, polls: 0, unread: -1, timer: null, statuses: {}, sending: false,
+    live: 'off', // the socket: off | connecting | live | reconnecting (then we poll)
   };
+  var socket = null;
 
   function tell(msg) {
     msg.balcao = 1;
@@ -185,7 +189,7 @@
     list.forEach(function (m) {
       var at = -1;
       for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].id === m.id) { at = i; break; }
-      if (at >= 0) S.msgs[at] = m; else S.msgs.push(m);
+      if (at >= 0) S.msgs[at] = BalcaoLive.newer(S.msgs[at], m); else S.msgs.push(m);
     });
     S.msgs.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
   }
@@ -199,7 +203,7 @@
     return call('GET', BASE + '/' + encodeURIComponent(id) + '/messages' + q).then(function (r) {
       if (id !== S.current || r.status !== 200 || !r.data) return;
       merge(r.data.results || []);
-      if (r.data.meta && r.data.meta.cursor) S.cursor = r.data.meta.cursor;
+      if (r.data.meta) S.cursor = BalcaoLive.later(S.cursor, r.data.meta.cursor);
       // Our own messages still waiting: ask for their decision.
       var waiting = S.msgs.filter(function (m) { return mine(m) && m.moderation.status === 'WAITING_MODERATION'; });
       return Promise.all(waiting.map(function (m) {
@@ -219,6 +223,54 @@
       if (r.status === 200 && r.data) replaceConv(r.data);
       countUnread();
     });
+  }
+
+  // ---- live updates (widget/v1/live.js); polling only while the socket is down -----------------
+
+  function liveStart() {
+    if (socket) socket.stop();
+    socket = null;
+    if (S.state !== 'identified' || !window.BalcaoLive) return;
+    var ident = S.ident;
+    socket = BalcaoLive({
+      credentials: function () {
+        // A telesales session rides on its cookies; a visitor on its token, as subprotocols.
+        return ident.mode === 'token' ? BalcaoLive.tokenProtocols(ident.token, ident.email) : ['balcao.v1'];
+      },
+      onState: function (st) {
+        S.live = st;
+        if (st === 'live') {
+          clearTimeout(S.timer);
+          // Catch up with what happened while the socket was down: the list, and the thread
+          // from its cursor.
+          loadConversations(false);
+          if (S.current) socket.resume(S.current, S.cursor);
+        } else if (st === 'reconnecting' || st === 'off') {
+          if (!S.timer) S.timer = setTimeout(poll, POLL_MS);
+        }
+        render();
+      },
+      onFrame: onFrame,
+    });
+    socket.start();
+  }
+
+  function onFrame(f) {
+    var c = f.conversation;
+    if (!c || !c.id) return;
+    var before = S.statuses[c.id];
+    replaceConv(c);
+    if (before === 'OPENED' && c.status === 'CLOSED') {
+      emit('conversationClosed', { conversation: { conversationId: c.id } });
+    }
+    if (c.id === S.current) {
+      if (f.message) merge([f.message]);
+      if (f.messages) merge(f.messages);
+      S.cursor = BalcaoLive.later(S.cursor, f.cursor);
+      if (f.type === 'resume' && f.more && f.next) socket.resume(c.id, f.next);
+    }
+    countUnread();
+    if (f.type === 'message.created' && f.message && !mine(f.message)) markRead();
   }
 
   function conv(id) { return S.convs.filter(function (c) { return c.id === id; })[0] || null; }
@@ -314,6 +366,7 @@
 
   function render() {
     ui.app.className = S.inline ? 'inline' : '';
+    ui.app.setAttribute('data-live', S.live);
     ui.launcher.hidden = S.inline || !S.started;
     ui.launcher.setAttribute('aria-label', S.open ? t.close : t.open);
     ui.launcher.setAttribute('aria-expanded', String(S.open));
@@ -322,6 +375,8 @@
     if (S.unread > 0) ui.launcher.title = t.unread(S.unread); else ui.launcher.removeAttribute('title');
     ui.panel.hidden = !S.open;
     if (!S.open) return;
+    ui.live.hidden = !(S.state === 'identified' && S.live === 'reconnecting');
+    ui.live.textContent = t.reconnecting;
     var c = conv(S.current);
     var p = pageProduct();
     var inThread = S.state === 'identified' && (S.current || S.newThread);
@@ -366,6 +421,7 @@
     render();
     loadMessages().then(function () { ui.text.focus(); });
   }
+  window.addEventListener('pagehide', function () { if (socket) socket.stop(); });
 
   function setOpen(open, byUser) {
     if (S.open === open) return;
@@ -385,7 +441,8 @@
 
   function poll() {
     clearTimeout(S.timer);
-    if (S.state !== 'identified') return;
+    S.timer = null;
+    if (S.state !== 'identified' || S.live === 'live' || S.live === 'connecting') return;
     S.polls += 1;
     loadConversations(false).then(loadMessages).catch(function () {}).then(function () {
       S.timer = setTimeout(poll, POLL_MS);
@@ -394,6 +451,10 @@
 
   function start(settings, open, inline, fresh) {
     clearTimeout(S.timer);
+    S.timer = null;
+    if (socket) socket.stop();
+    socket = null;
+    S.live = 'off';
     S.settings = settings || {};
     S.inline = !!inline;
     S.state = 'pending';
@@ -413,6 +474,7 @@
       }
       render();
       if (open || inline) setOpen(true, false);
+      liveStart();
       poll();
     });
   }

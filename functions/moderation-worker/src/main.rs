@@ -9,7 +9,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     balcao::config::init_logging();
     let (store, queue, clock) = balcao::config::lambda_backend().await?;
-    let moderator = Moderator::new(store, queue, clock);
+    let moderator = Moderator::new(store, queue, clock).with_live(balcao::config::live_from_env()?);
     let moderator = &moderator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let work = moderator.handle_batch(event.payload);

@@ -59,6 +59,11 @@ pub const FILES: &[Asset] = &[
         bytes: include_bytes!("../../../widget/v1/frame.js"),
     },
     Asset {
+        path: "/widget/v1/live.js",
+        kind: Kind::Script,
+        bytes: include_bytes!("../../../widget/v1/live.js"),
+    },
+    Asset {
         path: "/widget/v1/frame.css",
         kind: Kind::Style,
         bytes: include_bytes!("../../../widget/v1/frame.css"),
@@ -101,6 +106,18 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
 /// A set of files ready to serve: hashes computed and the pages' `?v=__V__` markers filled in.
 pub struct Bundle {
     files: Vec<Served>,
+    /// The pages' Content-Security-Policy, `connect-src` naming the WebSocket API.
+    framed_csp: String,
+    page_csp: String,
+}
+
+/// Where the pages open their live socket: `BALCAO_WS_URL` (the WebSocket API stage's `wss://`
+/// URL, set by the template), or `/ws` on the pages' own origin (the local stack).
+pub fn live_url_from_env() -> String {
+    std::env::var("BALCAO_WS_URL")
+        .ok()
+        .filter(|u| u.starts_with("wss://") || u.starts_with("ws://"))
+        .unwrap_or_else(|| "/ws".to_owned())
 }
 
 struct Served {
@@ -141,6 +158,20 @@ fn file_name(path: &str) -> &str {
 
 impl Bundle {
     pub fn new(assets: &[Asset]) -> Bundle {
+        Bundle::with_live(assets, "/ws")
+    }
+
+    /// [`Bundle::new`], the pages' `<meta name="balcao-live" content="__WS__">` set to `live`
+    /// (an absolute `ws(s)://` URL, also allowed by the pages' `connect-src`, or a path on the
+    /// pages' own origin).
+    pub fn with_live(assets: &[Asset], live: &str) -> Bundle {
+        let connect = match live.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.split('/').next().unwrap_or_default();
+                format!("connect-src 'self' {scheme}://{host}")
+            }
+            None => "connect-src 'self'".to_owned(),
+        };
         let hashes: Vec<(&str, String)> = assets
             .iter()
             .filter(|a| matches!(a.kind, Kind::Script | Kind::Style))
@@ -151,7 +182,8 @@ impl Bundle {
             .map(|a| {
                 let bytes = match a.kind {
                     Kind::Page | Kind::FramedPage => {
-                        let mut text = String::from_utf8_lossy(a.bytes).into_owned();
+                        let mut text = String::from_utf8_lossy(a.bytes)
+                            .replace("content=\"__WS__\"", &format!("content=\"{live}\""));
                         for (name, hash) in &hashes {
                             text = text
                                 .replace(&format!("{name}?v=__V__"), &format!("{name}?v={hash}"));
@@ -169,13 +201,17 @@ impl Bundle {
                 }
             })
             .collect();
-        Bundle { files }
+        Bundle {
+            files,
+            framed_csp: FRAMED_CSP.replace("connect-src 'self'", &connect),
+            page_csp: PAGE_CSP.replace("connect-src 'self'", &connect),
+        }
     }
 
     /// The widget and inbox files, built once per process.
     pub fn widget() -> &'static Bundle {
         static BUNDLE: OnceLock<Bundle> = OnceLock::new();
-        BUNDLE.get_or_init(|| Bundle::new(FILES))
+        BUNDLE.get_or_init(|| Bundle::with_live(FILES, &live_url_from_env()))
     }
 
     /// Whether `path` names a file of this bundle (`/inbox` is `/inbox/`).
@@ -233,10 +269,12 @@ impl Bundle {
             // The loader and the app's files are loaded by other sites' pages.
             .header("cross-origin-resource-policy", "cross-origin");
         match file.kind {
-            Kind::FramedPage => builder = builder.header("content-security-policy", FRAMED_CSP),
+            Kind::FramedPage => {
+                builder = builder.header("content-security-policy", &self.framed_csp)
+            }
             Kind::Page => {
                 builder = builder
-                    .header("content-security-policy", PAGE_CSP)
+                    .header("content-security-policy", &self.page_csp)
                     .header("x-frame-options", "DENY")
             }
             Kind::Script | Kind::Style => {}
@@ -328,6 +366,25 @@ mod tests {
             header(&get("/widget/v1/frame.js?v=0000", None), "cache-control"),
             SHORT
         );
+    }
+
+    #[test]
+    fn pages_name_the_live_socket_and_allow_it() {
+        let local = Bundle::new(FILES);
+        let frame =
+            String::from_utf8_lossy(local.body("/widget/v1/frame.html").unwrap()).into_owned();
+        assert!(
+            frame.contains(r#"<meta name="balcao-live" content="/ws">"#),
+            "{frame}"
+        );
+        assert!(local.framed_csp.contains("connect-src 'self';"));
+        let aws = Bundle::with_live(FILES, "wss://abc.execute-api.us-east-1.amazonaws.com/live");
+        let inbox = String::from_utf8_lossy(aws.body("/inbox/").unwrap()).into_owned();
+        assert!(inbox.contains(r#"content="wss://abc.execute-api.us-east-1.amazonaws.com/live""#));
+        assert!(aws
+            .page_csp
+            .contains("connect-src 'self' wss://abc.execute-api.us-east-1.amazonaws.com;"));
+        assert!(!inbox.contains("__WS__"));
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct App {
     pub sites: Sites,
     /// How many messages one sender may post per minute.
     pub post_limits: PostLimits,
+    /// Live updates pushed to open WebSocket connections after each write.
+    pub live: crate::realtime::Live,
 }
 
 /// Messages one sender (a customer, or a seller with all its integrations and people) may post

@@ -9,7 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::clock::Millis;
 use crate::domain::input::{OFFSET_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use crate::domain::model::{Message, ModerationStatus};
 use crate::error::{Error, FieldError, Result};
 use crate::http::percent_encode;
 use crate::store::PageRequest;
@@ -99,12 +101,7 @@ impl PageParams {
             let Some(raw) = q.get(name) else {
                 return Ok(None);
             };
-            let key = URL_SAFE_NO_PAD
-                .decode(raw)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|k| valid_key(k));
-            key.map(Some).ok_or_else(|| {
+            decode_cursor(raw, &valid_key).map(Some).ok_or_else(|| {
                 Error::validation(
                     name,
                     "INVALID_CURSOR",
@@ -170,8 +167,48 @@ pub fn with_cursor(envelope: &mut Value, key: Option<&str>) {
     }
 }
 
-fn encode_cursor(key: &str) -> String {
+/// The opaque cursor of a sort key.
+pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+/// The sort key a cursor stands for, when it is one this list issued (`valid_key`).
+pub fn decode_cursor(raw: &str, valid_key: impl Fn(&str) -> bool) -> Option<String> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|k| valid_key(k))
+}
+
+/// How long after its last change (written, decided) a message counts as settled.
+pub const SETTLE_MS: Millis = 5 * 60 * 1000;
+
+/// The messages cursor a client may resume or poll from: after the last message of `items` (in
+/// list order, as the viewer sees them) that is *settled* — decided, and neither written nor
+/// decided in the last [`SETTLE_MS`] — and before the first one that is not; `start` (where the
+/// page began) when the first one is not.
+///
+/// It never passes what could still change or still appear: a message waiting for moderation
+/// (the sender's own, shown as pending, will be decided), one decided moments ago (its frame may
+/// still be on its way), or a gap where another writer's message with a nearby id has not been
+/// committed yet, nor (as ids follow time) a message hidden from the viewer that is still waiting
+/// — unless it waited longer than [`SETTLE_MS`], which the sweeper prevents. So a client that
+/// resumes from it misses nothing, and sees again at most the last few minutes (by id).
+pub fn settled_cursor<'a>(
+    items: impl IntoIterator<Item = &'a Message>,
+    start: Option<&'a str>,
+    now: Millis,
+) -> Option<&'a str> {
+    let mut cursor = start;
+    for m in items {
+        let changed = m.moderation.when_at.map_or(m.when_at, |d| d.max(m.when_at));
+        if m.moderation.status == ModerationStatus::WaitingModeration || changed > now - SETTLE_MS {
+            break;
+        }
+        cursor = Some(m.id.as_str());
+    }
+    cursor
 }
 
 fn link(path: &str, filters: &[(String, String)], extra: &[(&str, String)]) -> String {

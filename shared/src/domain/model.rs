@@ -448,11 +448,57 @@ impl Message {
     }
 }
 
+/// An open WebSocket connection of a seller or a customer (API Gateway's connection id, or the
+/// local stack's): who it is, proven at `$connect`, and until when that proof holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub account: String,
+    pub viewer: Viewer,
+    /// Set when the customer is an impersonation: the session it came in, checked again before
+    /// every frame (an operator who stops impersonating stops receiving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    pub connected_at: Millis,
+    /// The credential's expiry, at most two hours after connecting (API Gateway's own limit).
+    pub valid_until: Millis,
+}
+
+impl Connection {
+    /// The side of the conversation the connection watches.
+    pub fn side(&self) -> Side {
+        match self.viewer {
+            Viewer::Seller(_) => Side::Seller,
+            Viewer::Customer(_) => Side::Customer,
+        }
+    }
+}
+
 /// Whose list of conversations is read: a seller's or a customer's, by id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "side", content = "id", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Viewer {
     Seller(String),
     Customer(String),
+}
+
+impl Viewer {
+    /// Who of `conv` this viewer is, if either: its seller or its customer.
+    pub fn side_in(&self, conv: &Conversation) -> Option<Side> {
+        match self {
+            Viewer::Seller(s) if &conv.seller.id == s => Some(Side::Seller),
+            Viewer::Customer(c) if &conv.customer.id == c => Some(Side::Customer),
+            _ => None,
+        }
+    }
+
+    /// The viewer of `conv` on `side`.
+    pub fn of(conv: &Conversation, side: Side) -> Viewer {
+        match side {
+            Side::Seller => Viewer::Seller(conv.seller.id.clone()),
+            Side::Customer => Viewer::Customer(conv.customer.id.clone()),
+        }
+    }
 }
 
 impl Conversation {

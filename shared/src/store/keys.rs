@@ -155,6 +155,20 @@ pub fn external_id(a: &str, side: Side, sender: &str, ext: &str) -> (String, Str
     )
 }
 
+/// A WebSocket connection, read by its id at `$default` and `$disconnect`; TTL removes it.
+pub fn connection(id: &str) -> (String, String) {
+    (format!("CONNECTION#{}", esc(id)), "CONNECTION".into())
+}
+
+/// GSI1: the open connections of one seller or one customer, so a push is one Query.
+pub fn viewer_connections(a: &str, viewer: &crate::domain::model::Viewer) -> String {
+    use crate::domain::model::Viewer;
+    match viewer {
+        Viewer::Seller(s) => format!("LIVE#{}#SELLER#{}", esc(a), esc(s)),
+        Viewer::Customer(c) => format!("LIVE#{}#CUSTOMER#{}", esc(a), esc(c)),
+    }
+}
+
 /// GSI1: a seller's conversations by last interaction.
 pub fn seller_conversations(a: &str, seller: &str) -> String {
     format!("SELLERCONV#{}#{}", esc(a), esc(seller))

@@ -12,8 +12,9 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, MessageKey,
-    Moderation, Operator, Seller, Session, Side, Subscription, SubscriptionKey, TopicKey,
+    Account, AppToken, AuditEntry, Connection, Contact, Conversation, ConversationStatus, Message,
+    MessageKey, Moderation, Operator, Seller, Session, Side, Subscription, SubscriptionKey,
+    TopicKey,
 };
 use crate::error::Result;
 
@@ -283,6 +284,24 @@ pub trait SessionStore: Send + Sync {
     async fn list_audit(&self, account: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
 }
 
+/// Open WebSocket connections (see [`crate::realtime`]).
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Writes the connection; it disappears after `valid_until`.
+    async fn put_connection(&self, conn: &Connection) -> Result<()>;
+    /// `None` when unknown or past `valid_until`.
+    async fn get_connection(&self, id: &str, now: Millis) -> Result<Option<Connection>>;
+    /// Removes it (a missing connection is fine).
+    async fn delete_connection(&self, id: &str) -> Result<()>;
+    /// The viewer's connections in `account` still valid at `now`, by id: one Query.
+    async fn connections_of(
+        &self,
+        account: &str,
+        viewer: &Viewer,
+        now: Millis,
+    ) -> Result<Vec<Connection>>;
+}
+
 /// Fixed-window counters for rate limits, shared by every instance of a function.
 #[async_trait]
 pub trait RateStore: Send + Sync {
@@ -292,11 +311,23 @@ pub trait RateStore: Send + Sync {
 }
 
 pub trait Store:
-    TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore + RateStore
+    TenantStore
+    + ContactStore
+    + ConversationStore
+    + WebhookStore
+    + SessionStore
+    + RateStore
+    + ConnectionStore
 {
 }
 impl<
-        T: TenantStore + ContactStore + ConversationStore + WebhookStore + SessionStore + RateStore,
+        T: TenantStore
+            + ContactStore
+            + ConversationStore
+            + WebhookStore
+            + SessionStore
+            + RateStore
+            + ConnectionStore,
     > Store for T
 {
 }

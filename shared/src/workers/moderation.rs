@@ -19,6 +19,7 @@ use crate::domain::model::{Conversation, Message, Moderation, ModerationStatus, 
 use crate::error::{Error, Result};
 use crate::moderation::{AccountRules, Engine, FieldFindings, Scratch};
 use crate::queue::{send_json, ModerationJob, Queue, QueueName, WebhookEvent};
+use crate::realtime::Live;
 use crate::store::{Decided, Store};
 
 /// How long an account's own lists are reused before being read again.
@@ -30,6 +31,7 @@ pub struct Moderator {
     clock: Arc<dyn Clock>,
     engine: Engine,
     accounts: Mutex<HashMap<String, (Instant, Arc<AccountRules>)>>,
+    live: Live,
 }
 
 /// What happened to one job (logged, and asserted by tests).
@@ -54,7 +56,13 @@ impl Moderator {
             clock,
             engine: Engine::new(),
             accounts: Mutex::new(HashMap::new()),
+            live: Live::off(),
         }
+    }
+
+    /// Pushes each decision to the open connections allowed to see it.
+    pub fn with_live(self, live: Live) -> Moderator {
+        Moderator { live, ..self }
     }
 
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -141,6 +149,14 @@ impl Moderator {
         } else {
             conv
         };
+        crate::realtime::publish(
+            &self.store,
+            &self.live,
+            self.clock.now_ms(),
+            &conv,
+            crate::realtime::Change::Decided(&decided),
+        )
+        .await;
         self.emit(&conv, &decided).await?;
         Ok(if approved {
             Outcome::Approved

@@ -49,6 +49,7 @@ async fn aws_calls_per_operation() {
         url_policy: balcao::webhooks::UrlPolicy::LOCAL,
         sites: balcao::api::Sites::local(),
         post_limits: balcao::api::PostLimits::default(),
+        live: balcao::realtime::Live::off(),
     };
     // No background workers: the worker runs by hand below, so every count is one operation's.
     let moderator = Moderator::new(app.store.clone(), sqs.clone(), clock_arc);

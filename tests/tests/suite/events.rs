@@ -40,6 +40,15 @@ const HTTP_EVENTS: &[(&str, &str, u16)] = &[
     ("sessions-audit", "impersonate", 200),
 ];
 
+/// The WebSocket API's events, run in this order through the realtime function's handler:
+/// (file, expected status).
+const WS_EVENTS: &[(&str, u16)] = &[
+    ("realtime-connect", 200),
+    ("realtime-connect-refused", 401),
+    ("realtime-ping", 200),
+    ("realtime-disconnect", 200),
+];
+
 /// The EventBridge schedule that runs the moderation sweeper.
 const SCHEDULE_EVENT: &str = "moderation-sweeper-schedule";
 
@@ -132,6 +141,7 @@ fn every_event_file_is_exercised() {
         .iter()
         .map(|e| e.0.to_owned())
         .chain(SQS_EVENTS.iter().map(|e| e.0.to_owned()))
+        .chain(WS_EVENTS.iter().map(|e| e.0.to_owned()))
         .chain([SCHEDULE_EVENT.to_owned()])
         .collect();
     known.sort();
@@ -139,6 +149,85 @@ fn every_event_file_is_exercised() {
         files, known,
         "every events/ file has a case here, and every case a file"
     );
+}
+
+/// `$connect` stores the seller's connection and answers the subprotocol; a bad credential is
+/// the HTTP API's 401; `ping` is answered on the connection (the local stack's socket stands in
+/// for `PostToConnection`); `$disconnect` forgets it.
+#[tokio::test]
+async fn websocket_events_run_through_the_realtime_handler() {
+    let stack = balcao_local::build(&balcao_local::Backend::Embedded, Arc::new(TestClock::new()))
+        .await
+        .unwrap();
+    let sockets = stack.app.live.sockets().unwrap().clone();
+    let mut answers = None;
+    for (name, status) in WS_EVENTS {
+        let event: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest =
+            serde_json::from_str(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let id = event.request_context.connection_id.clone().unwrap();
+        if *name == "realtime-ping" {
+            // The connection stored at `$connect` answers through this channel.
+            answers = Some(sockets.attach(&id));
+        }
+        let res = balcao::realtime::socket::handle_event(&stack.app, event).await;
+        assert_eq!(
+            res.status_code,
+            i64::from(*status),
+            "{name}: {:?}",
+            res.body
+        );
+        match *name {
+            "realtime-connect" => {
+                assert_eq!(res.headers["sec-websocket-protocol"], "balcao.v1");
+                let conn = stack
+                    .app
+                    .store
+                    .get_connection(&id, i64::MAX / 2)
+                    .await
+                    .unwrap();
+                assert!(
+                    conn.is_none(),
+                    "a connection does not outlive its credential"
+                );
+                let conn = stack
+                    .app
+                    .store
+                    .get_connection(&id, 0)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    conn.viewer,
+                    balcao::domain::model::Viewer::Seller("seller-acme".into())
+                );
+            }
+            "realtime-connect-refused" => {
+                let body = format!("{:?}", res.body);
+                assert!(body.contains("UNAUTHORIZED"), "{body}");
+                assert!(stack
+                    .app
+                    .store
+                    .get_connection(&id, 0)
+                    .await
+                    .unwrap()
+                    .is_none());
+            }
+            "realtime-ping" => {
+                let got = answers.as_mut().unwrap().try_recv().expect("an answer");
+                let balcao::realtime::Outgoing::Frame(text) = got else {
+                    panic!("{got:?}")
+                };
+                assert!(text.contains("\"pong\""), "{text}");
+            }
+            _ => assert!(stack
+                .app
+                .store
+                .get_connection(&id, 0)
+                .await
+                .unwrap()
+                .is_none()),
+        }
+    }
 }
 
 #[tokio::test]

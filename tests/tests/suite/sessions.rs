@@ -585,3 +585,80 @@ async fn an_operator_writes_in_the_chat_as_the_customer(kind: StoreKind) {
         .await
         .expect_error(401, "UNAUTHORIZED");
 }
+
+both_stores!(an_impersonated_socket_ends_with_the_impersonation);
+/// A live socket opened in an impersonated session receives what the customer would, only from
+/// the store's own site, and stops when the operator stops impersonating.
+async fn an_impersonated_socket_ends_with_the_impersonation(kind: StoreKind) {
+    let Some(app) = spawn_app(kind).await else {
+        return;
+    };
+    let (_, cookie) = start(&app, &ana(&app), MARIA).await;
+    let auth = format!("Bearer {}", ana(&app));
+    let own = format!("http://{}", app.addr);
+    let refused = balcao_tests::live::connect(
+        &app,
+        &[
+            ("cookie", &cookie),
+            ("authorization", &auth),
+            ("origin", "https://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.err().map(|(s, _)| s),
+        Some(403),
+        "another site's page"
+    );
+    let mut socket = balcao_tests::live::connect(
+        &app,
+        &[
+            ("cookie", &cookie),
+            ("authorization", &auth),
+            ("origin", &own),
+        ],
+    )
+    .await
+    .unwrap_or_else(|(s, b)| panic!("refused: {s} {b}"));
+    let seller = app.seller_token("lojademo", ACME);
+    let reply = |text: &'static str| {
+        let seller = seller.clone();
+        let app = &app;
+        async move {
+            app.call(
+                "POST",
+                &format!("/v0/conversations/{CONVERSATION}/messages"),
+            )
+            .bearer(&seller)
+            .json(&json!({"content": text, "owner": {"name": "Ana", "external_id": "ana"}}))
+            .send()
+            .await
+            .expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = reply("Chegou amanhã cedo.").await;
+    socket
+        .until(|f| f.iter().any(|f| f["message"]["id"] == first.as_str()))
+        .await;
+    app.call("PATCH", "/api/sessions")
+        .header("cookie", &cookie)
+        .bearer(&ana(&app))
+        .json(&wants(""))
+        .send()
+        .await
+        .expect(200);
+    let second = reply("Mais alguma dúvida?").await;
+    app.moderated("lojademo", CONVERSATION, &second).await;
+    while let Some(f) = socket.next_within(500).await {
+        assert_ne!(
+            f["message"]["id"],
+            second.as_str(),
+            "a frame after the impersonation ended"
+        );
+    }
+    let sockets = app.stack.app.live.sockets().unwrap();
+    assert_eq!(sockets.count(), 0, "the server closed it");
+}

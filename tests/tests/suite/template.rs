@@ -87,3 +87,43 @@ fn sessions_are_throttled_and_keys_go_only_where_used() {
     assert!(!webhooks.contains("BALCAO_VISITOR_KEYS"), "{webhooks}");
     assert!(resource_body("ImpersonateFunction").contains("BALCAO_VISITOR_KEYS"));
 }
+
+/// The WebSocket API: its three routes go to the realtime function, and the functions that push
+/// may manage connections of that API's stage only.
+#[test]
+fn the_websocket_api_routes_to_realtime_and_pushers_may_post_only_there() {
+    for route in ["ConnectRoute", "DisconnectRoute", "DefaultRoute"] {
+        let body = resource_body(route);
+        assert!(
+            body.contains("integrations/${RealtimeIntegration}"),
+            "{body}"
+        );
+    }
+    assert!(resource_body("RealtimeIntegration").contains("${RealtimeFunction.Arn}"));
+    assert!(resource_body("WebSocketApi").contains("ProtocolType: WEBSOCKET"));
+    for pusher in [
+        "RealtimeFunction",
+        "ConversationsFunction",
+        "ModerationWorkerFunction",
+    ] {
+        let body = resource_body(pusher);
+        assert!(body.contains("BALCAO_WS_ENDPOINT"), "{pusher}");
+        assert!(body.contains("execute-api:ManageConnections"), "{pusher}");
+        assert!(
+            body.contains("${WebSocketApi}/live/POST/@connections/*"),
+            "{pusher}: only this API's stage"
+        );
+        assert!(!body.contains("execute-api:*"), "{pusher}");
+    }
+    for other in [
+        "WebhooksFunction",
+        "ImpersonateFunction",
+        "TokenCreateFunction",
+        "AssetsFunction",
+    ] {
+        assert!(
+            !resource_body(other).contains("ManageConnections"),
+            "{other}"
+        );
+    }
+}

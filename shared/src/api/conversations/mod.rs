@@ -14,7 +14,7 @@ use reading::{get_message, list_conversations, list_messages, mark_read};
 use serde_json::Value;
 use writing::{customer_open, customer_post, post_message};
 
-use super::paging::{envelope, with_cursor, PageParams, Query, PAGING};
+use super::paging::{envelope, settled_cursor, with_cursor, PageParams, Query, PAGING};
 use super::{seller, App};
 use crate::auth::{SellerPrincipal, SCOPE_SELLER_READ, SCOPE_SELLER_WRITE};
 use crate::clock::parse_rfc3339;
@@ -136,6 +136,11 @@ async fn route(app: &App, req: &Request) -> Result<Reply> {
     }
 }
 
+/// Pushes what was just written to the open connections allowed to see it (never fails).
+async fn live(app: &App, conv: &Conversation, change: crate::realtime::Change<'_>) {
+    crate::realtime::publish(&app.store, &app.live, app.clock.now_ms(), conv, change).await;
+}
+
 // ---- principals ---------------------------------------------------------------------------
 
 /// A customer, proven by a visitor identification token and the e-mail it was issued for.
@@ -155,7 +160,7 @@ pub struct Customer {
 pub const IDENTIFICATION_EMAIL_HEADER: &str = "x-identification-email";
 pub const ACCOUNT_HEADER: &str = "x-account";
 
-async fn customer(app: &App, req: &Request) -> Result<Customer> {
+pub(crate) async fn customer(app: &App, req: &Request) -> Result<Customer> {
     let unauthorized = |m: &str| Error::Unauthorized(m.to_owned());
     // An operator acting as a customer: the session cookie (and the operator's own credential),
     // no identification e-mail.
@@ -296,6 +301,7 @@ async fn seller_patch(app: &App, req: &Request, id: &str) -> Result<Reply> {
         .await?
         .ok_or_else(not_found)?;
     if changed {
+        live(app, &conv, crate::realtime::Change::Status).await;
         // Closing or reopening is news to the seller's systems. The status is written either
         // way; a lost event is logged rather than turned into an error the caller cannot fix.
         let event = WebhookEvent::about(

@@ -142,9 +142,10 @@ pub(super) async fn list_messages(
         .iter()
         .map(|m| serde_json::to_value(view::message(conv, m)).map_err(Error::unexpected))
         .collect::<Result<_>>()?;
-    // Where a client polls from: after this page's last item (or where it asked from), also
-    // when `links.next` is null because nothing came after yet.
-    let cursor = last.clone().or_else(|| page.after.clone());
+    // Where a client polls or resumes from: past what is settled on this page (or where it
+    // asked from), also when `links.next` is null because nothing came after yet.
+    let cursor = settled_cursor(&got.items, page.after.as_deref(), app.clock.now_ms());
+    let cursor = cursor.map(str::to_owned);
     let mut body = envelope(req.uri().path(), &q, &page, results, got.more, first, last);
     with_cursor(&mut body, cursor.as_deref());
     Reply::ok(&body)
@@ -184,6 +185,7 @@ pub(super) async fn mark_read(
         .mark_read(&conv.account, &conv.id, side, app.clock.now_ms())
         .await?
         .ok_or_else(not_found)?;
+    live(app, &conv, crate::realtime::Change::Read(side)).await;
     Reply::ok(&view::conversation(&conv))
 }
 

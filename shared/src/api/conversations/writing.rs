@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::model::{MessageKey, TopicKey};
+use crate::realtime::Change;
 
 pub(super) async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
     let c = customer(app, req).await?;
@@ -63,6 +64,7 @@ pub(super) async fn customer_open(app: &App, req: &Request) -> Result<Reply> {
     {
         Created::Created => {
             enqueue(app, &first).await;
+            live(app, &conv, Change::Written(&first)).await;
             Reply::created(&view::conversation(&conv))
         }
         Created::TopicExists(existing) => {
@@ -215,6 +217,7 @@ pub(super) async fn post_message(
     {
         Added::Added => {
             enqueue(app, &msg).await;
+            live(app, conv, Change::Written(&msg)).await;
             Ok(msg)
         }
         Added::DuplicateMessage {

@@ -5,6 +5,7 @@
 //! One file per store port: `tenants`, `contacts`, `conversations`, `rates`,
 //! `webhooks`, `sessions`; this file holds the client, the item helpers and the paged query.
 
+mod connections;
 mod contacts;
 mod conversations;
 mod rates;
@@ -29,15 +30,15 @@ use serde::Serialize;
 
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
-    Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore, Viewer,
+    Added, ConnectionStore, ContactStore, ConversationFilter, ConversationStore, Created, Decided,
+    Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore, Viewer,
     WebhookStore, MAX_EVALUATED,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, MessageKey,
-    Moderation, ModerationStatus, Operator, Seller, Session, Side, Subscription, SubscriptionKey,
-    SubscriptionStatus, TopicKey,
+    Account, AppToken, AuditEntry, Connection, Contact, Conversation, ConversationStatus, Message,
+    MessageKey, Moderation, ModerationStatus, Operator, Seller, Session, Side, Subscription,
+    SubscriptionKey, SubscriptionStatus, TopicKey,
 };
 use crate::error::{Error, Result};
 

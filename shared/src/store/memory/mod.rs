@@ -3,6 +3,7 @@
 //!
 //! One file per store port, as in the DynamoDB adapter.
 
+mod connections;
 mod contacts;
 mod conversations;
 mod rates;
@@ -16,14 +17,15 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use super::{
-    Added, ContactStore, ConversationFilter, ConversationStore, Created, Decided, Page,
-    PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore, WebhookStore,
+    Added, ConnectionStore, ContactStore, ConversationFilter, ConversationStore, Created, Decided,
+    Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore,
+    WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
-    Account, AppToken, AuditEntry, Contact, Conversation, ConversationStatus, Message, MessageKey,
-    Moderation, ModerationStatus, Operator, Seller, Session, Side, Subscription, SubscriptionKey,
-    SubscriptionStatus, TopicKey,
+    Account, AppToken, AuditEntry, Connection, Contact, Conversation, ConversationStatus, Message,
+    MessageKey, Moderation, ModerationStatus, Operator, Seller, Session, Side, Subscription,
+    SubscriptionKey, SubscriptionStatus, TopicKey, Viewer,
 };
 use crate::error::Result;
 
@@ -53,6 +55,8 @@ struct State {
     pending: std::collections::BTreeSet<(Millis, String, String, String)>,
     /// account -> entries by id (ids sort by time).
     audit: HashMap<String, BTreeMap<String, AuditEntry>>,
+    /// Open WebSocket connections by id.
+    connections: BTreeMap<String, Connection>,
 }
 
 #[derive(Default)]
