@@ -10,9 +10,11 @@
 //! not: a message waiting for moderation goes to its sender only, the other side gets it once
 //! approved, a rejected one goes back to its sender with its block rules.
 //!
-//! Pushing never fails nor holds up the write it follows: it runs after the write, within a
-//! budget ([`Live::with_budget`], 250 ms by default), and every failure is logged and counted
-//! (`PushFailed`), never returned. A client that missed a frame loses nothing: every frame and
+//! Pushing never fails nor holds up the write it follows: in Lambda it runs after the write,
+//! within a budget ([`Live::with_budget`], 250 ms by default: a Lambda's background work is
+//! frozen once it answers); the local stack hands it to one background task
+//! ([`Live::detached`]) that pushes in the order the writes happened. Every failure is logged and
+//! counted (`PushFailed`), never returned. A client that missed a frame loses nothing: every frame and
 //! every `resume` answer carries the messages cursor (`api::paging::settled_cursor`), and
 //! `resume` replays everything the viewer may see after it.
 
@@ -43,7 +45,22 @@ pub struct Live {
     pusher: Option<Arc<dyn Pusher>>,
     sockets: Option<Arc<LocalSockets>>,
     budget: Duration,
+    detached: Option<tokio::sync::mpsc::Sender<Job>>,
 }
+
+/// A push handed to the background task of a [`Live::detached`].
+struct Job {
+    store: Arc<dyn Store>,
+    now: Millis,
+    conv: Conversation,
+    change: OwnedChange,
+}
+
+/// How many pushes may wait for the background task before new ones are dropped (and counted).
+const BACKLOG: usize = 4096;
+
+/// How long a detached push may take before it is given up.
+const DETACHED_BUDGET: Duration = Duration::from_secs(10);
 
 impl Default for Live {
     fn default() -> Self {
@@ -58,6 +75,7 @@ impl Live {
             pusher: None,
             sockets: None,
             budget: Duration::from_millis(250),
+            detached: None,
         }
     }
 
@@ -81,6 +99,32 @@ impl Live {
     /// The longest a push may add to the write it follows.
     pub fn with_budget(self, budget: Duration) -> Live {
         Live { budget, ..self }
+    }
+
+    /// Pushes from one background task, in the order of the writes, so a write never waits for
+    /// its push. Only for a long-lived process (the local stack): a Lambda is frozen as soon as it
+    /// answers. Must be called within a Tokio runtime.
+    pub fn detached(self) -> Live {
+        let Some(pusher) = self.pusher.clone() else {
+            return self;
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Job>(BACKLOG);
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let work = fan_out(
+                    job.store.as_ref(),
+                    pusher.as_ref(),
+                    job.now,
+                    &job.conv,
+                    job.change.borrow(),
+                );
+                settle(&job.conv, tokio::time::timeout(DETACHED_BUDGET, work).await);
+            }
+        });
+        Live {
+            detached: Some(tx),
+            ..self
+        }
     }
 
     pub fn is_on(&self) -> bool {
@@ -109,6 +153,34 @@ pub enum Change<'a> {
     Read(Side),
     /// The seller closed or reopened the conversation.
     Status,
+}
+
+/// A [`Change`] that owns its message, to outlive the write that made it.
+enum OwnedChange {
+    Written(Message),
+    Decided(Message),
+    Read(Side),
+    Status,
+}
+
+impl OwnedChange {
+    fn of(change: Change<'_>) -> OwnedChange {
+        match change {
+            Change::Written(m) => OwnedChange::Written(m.clone()),
+            Change::Decided(m) => OwnedChange::Decided(m.clone()),
+            Change::Read(side) => OwnedChange::Read(side),
+            Change::Status => OwnedChange::Status,
+        }
+    }
+
+    fn borrow(&self) -> Change<'_> {
+        match self {
+            OwnedChange::Written(m) => Change::Written(m),
+            OwnedChange::Decided(m) => Change::Decided(m),
+            OwnedChange::Read(side) => Change::Read(*side),
+            OwnedChange::Status => Change::Status,
+        }
+    }
 }
 
 impl Change<'_> {
@@ -186,7 +258,7 @@ pub fn frame(
 }
 
 /// Pushes `change` of `conv` to every connection allowed to see it. Never fails and never takes
-/// longer than the budget: failures are logged and counted.
+/// longer than the budget (a detached `Live` only queues it): failures are logged and counted.
 pub async fn publish(
     store: &Arc<dyn Store>,
     live: &Live,
@@ -197,8 +269,29 @@ pub async fn publish(
     let Some(pusher) = live.pusher() else {
         return;
     };
+    if let Some(tx) = &live.detached {
+        let job = Job {
+            store: store.clone(),
+            now,
+            conv: conv.clone(),
+            change: OwnedChange::of(change),
+        };
+        if tx.try_send(job).is_err() {
+            tracing::warn!(conversation_id = %conv.id, "push backlog full: push dropped");
+            crate::metrics::count("PushFailed", ("Stage", "backlog"), 1);
+        }
+        return;
+    }
     let work = fan_out(store.as_ref(), pusher.as_ref(), now, conv, change);
-    match tokio::time::timeout(live.budget, work).await {
+    settle(conv, tokio::time::timeout(live.budget, work).await);
+}
+
+/// Logs and counts what went wrong with one push.
+fn settle(
+    conv: &Conversation,
+    outcome: std::result::Result<Result<()>, tokio::time::error::Elapsed>,
+) {
+    match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::warn!(conversation_id = %conv.id, error = %crate::http::ErrorChain(&e), "push failed");
