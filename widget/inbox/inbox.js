@@ -168,14 +168,7 @@
     S.convs = S.convs.map(function (x) { return x.id === c.id ? c : x; });
   }
 
-  function merge(list) {
-    list.forEach(function (m) {
-      var at = -1;
-      for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].id === m.id) { at = i; break; }
-      if (at >= 0) S.msgs[at] = BalcaoLive.newer(S.msgs[at], m); else S.msgs.push(m);
-    });
-    S.msgs.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
-  }
+  function merge(list) { S.msgs = BalcaoLive.merge(S.msgs, list); }
 
   // ---- live updates (widget/v1/live.js); polling only while the socket is down -----------------
 
@@ -187,6 +180,7 @@
       onState: function (st) {
         S.live = st;
         $('live').hidden = st !== 'reconnecting';
+        $('workspace').setAttribute('data-live', st);
         if (st === 'live') {
           clearTimeout(S.timer);
           S.timer = null;

@@ -185,14 +185,7 @@
 
   // ---- messages ---------------------------------------------------------------------------
 
-  function merge(list) {
-    list.forEach(function (m) {
-      var at = -1;
-      for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].id === m.id) { at = i; break; }
-      if (at >= 0) S.msgs[at] = BalcaoLive.newer(S.msgs[at], m); else S.msgs.push(m);
-    });
-    S.msgs.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
-  }
+  function merge(list) { S.msgs = BalcaoLive.merge(S.msgs, list); }
 
   function loadMessages() {
     var id = S.current;

@@ -118,5 +118,17 @@
     var waiting = function (m) { return m.moderation && m.moderation.status === 'WAITING_MODERATION'; };
     return old && !waiting(old) && waiting(next) ? old : next;
   };
+  /* `list` merged into `msgs` by message id (a message seen twice is shown once, decided wins),
+   * in id order, which is the order they were written in. */
+  BalcaoLive.merge = function (msgs, list) {
+    var out = msgs.slice();
+    list.forEach(function (m) {
+      var at = -1;
+      for (var i = 0; i < out.length; i++) if (out[i].id === m.id) { at = i; break; }
+      if (at >= 0) out[at] = BalcaoLive.newer(out[at], m); else out.push(m);
+    });
+    out.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
+    return out;
+  };
   window.BalcaoLive = BalcaoLive;
 })();
