@@ -592,7 +592,8 @@ def test_inbox_replies_marks_read_closes_reopens_and_manages_webhooks(ctx):
 def test_files_fit_their_gzip_budgets(ctx):
     import gzip
     sizes = {}
-    for path in ["/widget/v1/balcao.js", "/widget/v1/frame.html", "/widget/v1/frame.js", "/widget/v1/frame.css"]:
+    for path in ["/widget/v1/balcao.js", "/widget/v1/frame.html", "/widget/v1/frame.js", "/widget/v1/frame.css",
+                 "/widget/v1/live.js"]:
         with urllib.request.urlopen(API + path) as r:
             sizes[path] = len(gzip.compress(r.read(), 9))
     loader = sizes.pop("/widget/v1/balcao.js")
@@ -723,6 +724,29 @@ def test_a_dropped_socket_resumes_and_shows_each_message_once(ctx):
         expect(thread(page).get_by_text(text, exact=True)).to_have_count(1)
 
 
+def test_two_tabs_of_one_shopper_stay_in_sync(ctx):
+    """What the shopper writes in one tab and the seller's answer show in the other, live."""
+    tabs = [ctx.new_page(), ctx.new_page()]
+    for tab in tabs:
+        tab.goto(page_url(email=JOAO, product="TEST-TABS", title="Ventilador"))
+        open_widget(tab)
+    send(tabs[0], "O ventilador é silencioso?")
+    conv_id = wait_event(tabs[0], "conversationStarted")["conversation"]["conversationId"]
+    wait_live(tabs[1])
+    expect(thread(tabs[1]).get_by_text("O ventilador é silencioso?", exact=True)).to_have_count(1, timeout=WAIT)
+    token = seller_token()
+    deadline = time.time() + WAIT / 1000
+    while api("GET", f"/v0/conversations/{conv_id}", token=token)[0] != 200:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    status, body = api("POST", f"/v0/conversations/{conv_id}/messages",
+                       {"content": "Bem silencioso.", "owner": {"name": "Ana", "external_id": "ana"}}, token=token)
+    assert status == 201, body
+    for tab in tabs:
+        expect(thread(tab).get_by_text("Bem silencioso.", exact=True)).to_have_count(1, timeout=WAIT)
+        expect(thread(tab).get_by_text("O ventilador é silencioso?", exact=True)).to_have_count(1)
+
+
 def test_inbox_shows_a_customer_message_live(ctx):
     """The inbox holds a socket too: a shopper's message appears once approved, with no request
     of the inbox's in between."""
@@ -768,6 +792,7 @@ TESTS = [
     test_files_fit_their_gzip_budgets,
     test_a_live_reply_is_shown_with_no_poll_in_between,
     test_a_dropped_socket_resumes_and_shows_each_message_once,
+    test_two_tabs_of_one_shopper_stay_in_sync,
     test_inbox_shows_a_customer_message_live,
 ]
 

@@ -160,14 +160,18 @@
     return p && p.id && S.settings.sellerId ? p : null;
   }
 
+  /* The conversation about this page's product, with its seller. */
+  function aboutThisPage(c) {
+    var p = pageProduct();
+    return !!p && productOf(c) === String(p.id) && !!c.to_user && c.to_user.id === String(S.settings.sellerId);
+  }
+
   function pickCurrent() {
     var p = pageProduct();
     S.current = null;
     S.newThread = false;
     if (p) {
-      var match = S.convs.filter(function (c) {
-        return productOf(c) === String(p.id) && c.to_user && c.to_user.id === String(S.settings.sellerId);
-      })[0];
+      var match = S.convs.filter(aboutThisPage)[0];
       if (match) S.current = match.id; else S.newThread = true;
     }
     S.msgs = [];
@@ -256,6 +260,13 @@
     if (before === 'OPENED' && c.status === 'CLOSED') {
       emit('conversationClosed', { conversation: { conversationId: c.id } });
     }
+    if (S.newThread && !S.current && aboutThisPage(c)) {
+      // Another tab (or device) of this shopper started the conversation about this page.
+      S.current = c.id;
+      S.newThread = false;
+      S.cursor = null;
+      socket.resume(c.id, null);
+    }
     if (c.id === S.current) {
       if (f.message) merge([f.message]);
       if (f.messages) merge(f.messages);
@@ -277,7 +288,8 @@
   function send(text) {
     var p = pageProduct();
     var req;
-    if (S.newThread && p) {
+    var opening = S.newThread && !!p;
+    if (opening) {
       var tags = [{ name: 'productId', value: String(p.id) }];
       if (p.title) tags.push({ name: 'productTitle', value: String(p.title) });
       if (p.image && /^https:\/\//.test(p.image)) tags.push({ name: 'productImage', value: String(p.image) });
@@ -295,11 +307,12 @@
         return false;
       }
       notice('');
-      if (S.newThread) {
+      if (opening) {
+        // (Its own frame may have arrived first and made it current already.)
         replaceConv(r.data);
+        if (S.current !== r.data.id) S.cursor = null;
         S.current = r.data.id;
         S.newThread = false;
-        S.cursor = null;
         if (r.status === 201) emit('conversationStarted', { conversation: { conversationId: r.data.id } });
       }
       return loadMessages().then(function () { return true; });
