@@ -51,6 +51,12 @@ INVOKES = [
     ("webhook-dispatcher", "webhook-dispatcher-events", ["7a1e2b3c-0002-4d5e-8f90-a1b2c3d4e5f2"]),
     # Nothing has waited two minutes yet: the sweep runs and queues nothing.
     ("moderation-sweeper", "moderation-sweeper-schedule", {"requeued": 0}),
+    # The WebSocket routes: a seller connects, is answered `pong` through PostToConnection on
+    # moto's API Gateway Management API, and leaves; a bad token never gets a connection.
+    ("realtime", "realtime-connect", 200),
+    ("realtime", "realtime-connect-refused", 401),
+    ("realtime", "realtime-ping", 200),
+    ("realtime", "realtime-disconnect", 200),
 ]
 # The local development key that signs the tokens in events/ (shared/src/auth.rs).
 DEV_SECRET = "balcao-local-development-secret-not-for-production"
@@ -130,6 +136,8 @@ def lambda_env(table, urls):
         # The events are signed with the published development key, which Lambda mode refuses
         # unless told this is a local test.
         "BALCAO_ALLOW_DEVELOPMENT_KEYS": "1",
+        # moto serves the API Gateway Management API (PostToConnection) at its root.
+        "BALCAO_WS_ENDPOINT": os.environ["AWS_ENDPOINT_URL"],
     }
 
 
@@ -170,6 +178,16 @@ def invoke(port, function, event, expected):
               f"expected {sorted(expected)}: {res.stdout[-800:]}")
 
 
+def stop(proc):
+    if proc.poll() is not None:
+        return  # already gone (it failed to start)
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+
+
 def main():
     if "AWS_ENDPOINT_URL" not in os.environ:
         sys.exit("AWS_ENDPOINT_URL is not set: run scripts/test (it starts moto)")
@@ -192,11 +210,7 @@ def main():
             for function, event, expected in INVOKES:
                 invoke(port, function, event, expected)
     finally:
-        os.killpg(watch.pid, 15)
-        try:
-            watch.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(watch.pid, 9)
+        stop(watch)
         log.close()
     print(f"lambda: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
