@@ -279,16 +279,8 @@ async fn resume(
     now: i64,
 ) -> Result<Value> {
     let side = conn.side();
-    let not_found = || Error::NotFound("conversation".into());
-    if !is_id(id) {
-        return Err(not_found());
-    }
-    let conv = app
-        .store
-        .get_conversation(&conn.account, id)
-        .await?
-        .filter(|c| conn.viewer.side_in(c) == Some(side) && c.visible_to(side))
-        .ok_or_else(not_found)?;
+    let conv = crate::api::conversations::viewer_conversation(app, &conn.account, &conn.viewer, id)
+        .await?;
     let page = app
         .store
         .list_messages(

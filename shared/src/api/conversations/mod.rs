@@ -228,15 +228,8 @@ async fn seller_conversation(
     scope: &str,
 ) -> Result<(SellerPrincipal, Conversation)> {
     let p = seller(app, req, scope)?;
-    if !is_id(id) {
-        return Err(not_found());
-    }
-    let conv = app
-        .store
-        .get_conversation(&p.account, id)
-        .await?
-        .filter(|c| c.seller.id == p.seller_id && c.visible_to(Side::Seller))
-        .ok_or_else(not_found)?;
+    let conv =
+        viewer_conversation(app, &p.account, &Viewer::Seller(p.seller_id.clone()), id).await?;
     Ok((p, conv))
 }
 
@@ -246,16 +239,28 @@ async fn customer_conversation(
     id: &str,
 ) -> Result<(Customer, Conversation)> {
     let c = customer(app, req).await?;
+    let conv =
+        viewer_conversation(app, &c.account, &Viewer::Customer(c.contact.id.clone()), id).await?;
+    Ok((c, conv))
+}
+
+/// Conversation `id` of `account` as `viewer` may see it — its own side of it, and for a seller
+/// only once visible — or 404, the same for what does not exist and what is someone else's.
+/// Shared by the HTTP routes and the socket's `resume`.
+pub(crate) async fn viewer_conversation(
+    app: &App,
+    account: &str,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Conversation> {
     if !is_id(id) {
         return Err(not_found());
     }
-    let conv = app
-        .store
-        .get_conversation(&c.account, id)
+    app.store
+        .get_conversation(account, id)
         .await?
-        .filter(|conv| conv.customer.id == c.contact.id)
-        .ok_or_else(not_found)?;
-    Ok((c, conv))
+        .filter(|c| viewer.side_in(c).is_some_and(|side| c.visible_to(side)))
+        .ok_or_else(not_found)
 }
 
 // ---- seller routes ------------------------------------------------------------------------
