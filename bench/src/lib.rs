@@ -1,5 +1,15 @@
 //! Shared bits of the benchmark binaries.
 
+/// The number after `name` on the command line (`--seconds 3`), or `default`.
+pub fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The messages of the labelled moderation corpora (tuning and holdout), as chat text.
 pub fn corpus_messages() -> Vec<String> {
     labelled().into_iter().map(|(_, t)| t).collect()

@@ -82,19 +82,10 @@ async fn load(url: String, token: Option<String>, connections: usize, secs: u64)
     done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
-    let secs = arg("--seconds", 3);
-    let connections = arg("--connections", 32) as usize;
+    let secs = balcao_bench::arg("--seconds", 3);
+    let connections = balcao_bench::arg("--connections", 32) as usize;
     let clock = balcao_local::system_clock();
     let stack = balcao_local::build(&balcao_local::Backend::Embedded, clock.clone())
         .await

@@ -37,15 +37,6 @@ const CONV: &str = "01JD3M0C00000000000000V001";
 const PAT: &str = "pat-demo-lojademo-0000000000000000000000000001";
 const MARIA: &str = "maria@example.com";
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn post(http: &Http, url: &str, token: &str, body: Value) -> Value {
     let req = hyper::Request::post(url)
         .header("authorization", format!("Bearer {token}"))
@@ -94,9 +85,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let replies = arg("--replies", 200);
-    let sockets = arg("--sockets", 1000);
-    let messages = arg("--messages", 20);
+    let replies = balcao_bench::arg("--replies", 200) as usize;
+    let sockets = balcao_bench::arg("--sockets", 1000) as usize;
+    let messages = balcao_bench::arg("--messages", 20) as usize;
     let clock = balcao_local::system_clock();
     let stack = balcao_local::build(&balcao_local::Backend::Embedded, clock.clone())
         .await
