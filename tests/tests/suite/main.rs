@@ -11,6 +11,7 @@ mod events;
 mod live;
 mod moderation_corpus;
 mod moderation_prescan;
+mod properties;
 mod routes;
 mod security;
 mod sessions;
