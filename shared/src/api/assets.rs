@@ -31,6 +31,8 @@ pub enum Kind {
     Page,
     Script,
     Style,
+    /// A JSON document any site may read (the OpenAPI document).
+    Json,
 }
 
 /// One file served at one path.
@@ -83,6 +85,11 @@ pub const FILES: &[Asset] = &[
         kind: Kind::Style,
         bytes: include_bytes!("../../../widget/inbox/inbox.css"),
     },
+    Asset {
+        path: "/openapi.json",
+        kind: Kind::Json,
+        bytes: include_bytes!("../../../docs/openapi.json"),
+    },
 ];
 
 /// The routes of `template.yaml` that the assets function serves.
@@ -90,6 +97,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/widget/v1/{file}"),
     ("GET", "/inbox"),
     ("GET", "/inbox/{file}"),
+    ("GET", "/openapi.json"),
 ];
 
 /// `Cache-Control` of a file fetched with its current `?v=` hash.
@@ -190,7 +198,7 @@ impl Bundle {
                         }
                         text.into_bytes()
                     }
-                    Kind::Script | Kind::Style => a.bytes.to_vec(),
+                    Kind::Script | Kind::Style | Kind::Json => a.bytes.to_vec(),
                 };
                 Served {
                     path: a.path,
@@ -258,6 +266,7 @@ impl Bundle {
             Kind::Page | Kind::FramedPage => "text/html; charset=utf-8",
             Kind::Script => "text/javascript; charset=utf-8",
             Kind::Style => "text/css; charset=utf-8",
+            Kind::Json => "application/json",
         };
         let mut builder = Response::builder()
             .header("x-request-id", &request_id)
@@ -277,6 +286,7 @@ impl Bundle {
                     .header("content-security-policy", &self.page_csp)
                     .header("x-frame-options", "DENY")
             }
+            Kind::Json => builder = builder.header("access-control-allow-origin", "*"),
             Kind::Script | Kind::Style => {}
         }
         let fresh = req

@@ -1,6 +1,8 @@
 //! The routes of `template.yaml`, the handlers' route lists and the local router are the same set:
 //! every template route reaches a handler locally (never "route not found" or 405), and nothing
-//! is served locally that the template does not deploy.
+//! is served locally that the template does not deploy. The OpenAPI document
+//! (`docs/openapi.json`, served at `/openapi.json`) documents exactly the API's routes: all of
+//! them but the browser side's files.
 
 use std::collections::BTreeSet;
 
@@ -53,8 +55,62 @@ fn handler_routes() -> BTreeSet<(String, String)> {
 #[test]
 fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
     let template = template_routes();
-    assert_eq!(template.len(), 26, "{template:?}");
+    assert_eq!(template.len(), 27, "{template:?}");
     assert_eq!(template, handler_routes());
+}
+
+/// (method, path) of every operation of the OpenAPI document.
+fn documented_routes(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("operations")
+                .keys()
+                .filter(|m| m.as_str() != "parameters")
+                .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_openapi_document_covers_exactly_the_api_routes() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/openapi.json")).expect("valid JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let assets: BTreeSet<(String, String)> = balcao::api::assets::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let api: BTreeSet<_> = template_routes().difference(&assets).cloned().collect();
+    assert_eq!(documented_routes(&doc), api);
+    // Every operation answers the error envelope for each error it documents, names its
+    // security, and every $ref resolves.
+    let text = doc.to_string();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["security"].is_array(), "{method} {path}: no security");
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/Error",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    for name in text.split("\"#/components/schemas/").skip(1) {
+        let name = name.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling $ref {name}"
+        );
+    }
+    assert!(doc["webhooks"]["conversationEvent"]["post"].is_object());
 }
 
 #[tokio::test]
@@ -80,7 +136,9 @@ async fn every_route_reaches_its_handler_on_the_local_stack() {
         // Creating a session needs no credential (the storefront does it): its body is missing.
         // The browser side's files are public.
         let anonymous = method == "POST" && concrete == "/api/sessions";
-        let public = concrete.starts_with("/widget/") || concrete.starts_with("/inbox");
+        let public = concrete.starts_with("/widget/")
+            || concrete.starts_with("/inbox")
+            || concrete == "/openapi.json";
         let expected = match (anonymous, public) {
             (_, true) => 200,
             (true, _) => 415,
