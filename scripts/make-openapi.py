@@ -165,7 +165,8 @@ SCHEMAS = {
     }, required=["results"], description="`paging.next` when there is more."),
     # Request bodies: open (unknown fields are ignored), bounded as the API enforces.
     "PostMessage": obj({
-        "content": {"type": "string", "minLength": 1, "maxLength": 2200},
+        "content": {"type": "string", "minLength": 1, "maxLength": 2200, "pattern": "\\S",
+                    "description": "not blank"},
         "external_id": {"type": "string", "minLength": 1, "maxLength": 128},
         "owner": obj({"name": {"type": "string", "minLength": 1, "maxLength": 128},
                       "external_id": {"type": "string", "minLength": 1, "maxLength": 128}},
@@ -186,7 +187,8 @@ SCHEMAS = {
         "tags": {"type": "array", "items": obj({
             "name": {"enum": ["productId", "productTitle", "productImage", "productUrl"]},
             "value": {"type": "string", "minLength": 1}}, closed=False)},
-        "content": {"type": "string", "minLength": 1, "maxLength": 2200},
+        "content": {"type": "string", "minLength": 1, "maxLength": 2200, "pattern": "\\S",
+                    "description": "not blank"},
         "external_id": {"type": "string", "minLength": 1, "maxLength": 128},
         "attachments": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
         "custom_fields": {"type": "array", "maxItems": 20, "items": ref("NameValue")},
@@ -200,7 +202,8 @@ SCHEMAS = {
     }, required=["email"], closed=False, examples=[{"email": "maria@example.com",
                                                     "firstName": "Maria"}]),
     "CreateSubscription": obj({
-        "url": {"type": "string", "format": "uri", "pattern": "^https://"},
+        "url": {"type": "string", "format": "uri", "pattern": "^https://[^/?#@:]+\\.[^/?#@:]+(/|$)",
+                "description": "https, a public fully qualified host (no IP in reserved space, no credentials)"},
         "domains": {"type": "array", "items": {"enum": ["conversation", "message"]}},
     }, required=["url"], closed=False),
     "SessionWrite": obj({"public": {"type": "object", "additionalProperties": ref("SessionValue")}},
