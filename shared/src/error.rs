@@ -51,6 +51,11 @@ pub enum Error {
     /// Too many requests; the seconds until the caller may try again (`Retry-After`).
     #[error("rate limited (retry after {0} s)")]
     RateLimited(u64),
+    /// A dependency (DynamoDB, SQS) is throttling, timing out or failing, after the SDK's own
+    /// retries: the caller may try again in the given seconds (`Retry-After`). The source goes
+    /// to the log only.
+    #[error("unavailable (retry after {0} s)")]
+    Unavailable(u64, #[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything the caller cannot fix. The source goes to the log, never to the client. Its
     /// text is not repeated here: print the chain with [`crate::http::ErrorChain`].
     #[error("unexpected")]
@@ -88,6 +93,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => 415,
             Error::RateLimited(_) => 429,
             Error::Unexpected(_) => 500,
+            Error::Unavailable(..) => 503,
         }
     }
 
@@ -104,6 +110,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Error::RateLimited(_) => "RATE_LIMITS",
             Error::Unexpected(_) => "INTERNAL_ERROR",
+            Error::Unavailable(..) => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -158,6 +165,12 @@ impl Error {
                 code,
                 json!({}),
             ),
+            Error::Unavailable(after, _) => (
+                "The service is busy or a dependency is unavailable; try again later".into(),
+                "server",
+                code,
+                json!({"retryAfterSeconds": after}),
+            ),
         }
     }
 
@@ -190,14 +203,64 @@ impl Error {
     }
 }
 
-/// Keeps the SDK error as the source so the log shows the whole chain.
-impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for Error
+/// The seconds a caller is told to wait after a dependency failed ([`Error::Unavailable`]).
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 1;
+
+/// Error codes of DynamoDB and SQS that say "not now" rather than "never": throttling, a
+/// concurrent transaction, an internal failure. The SDK retries most of them already; what is
+/// left after its retries is a 503, not a 500.
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "KMS.ThrottlingException",
+];
+
+/// Whether an SDK error is worth retrying later: a timeout, a connection that failed or was
+/// cut, an unreadable response, a 5xx or a transient error code. A malformed request (a bug) or
+/// a missing table is not.
+pub fn is_transient<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    use aws_sdk_dynamodb::error::SdkError;
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => {
+            se.raw().status().is_server_error()
+                || se
+                    .err()
+                    .code()
+                    .is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        }
+        _ => false,
+    }
+}
+
+/// Keeps the SDK error as the source so the log shows the whole chain: a transient one is
+/// [`Error::Unavailable`] (503 + `Retry-After`), anything else [`Error::Unexpected`] (500).
+impl<E> From<aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>> for Error
 where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
 {
-    fn from(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
-        Error::Unexpected(Box::new(e))
+    fn from(
+        e: aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> Self {
+        if is_transient(&e) {
+            Error::Unavailable(UNAVAILABLE_RETRY_AFTER_S, Box::new(e))
+        } else {
+            Error::Unexpected(Box::new(e))
+        }
     }
 }
 
@@ -212,6 +275,15 @@ mod tests {
         assert!(!body.contains("ResourceNotFound"));
         assert!(!body.contains("balcao-prod"));
         assert_eq!(e.status(), 500);
+        let e = Error::Unavailable(
+            1,
+            "ProvisionedThroughputExceededException: balcao-prod".into(),
+        );
+        let body = e.envelope("c0ffee");
+        assert_eq!(e.status(), 503);
+        assert_eq!(body["category"], "SERVICE_UNAVAILABLE");
+        assert_eq!(body["errors"][0]["context"]["retryAfterSeconds"], 1);
+        assert!(!body.to_string().contains("Provisioned") && !body.to_string().contains("prod"));
     }
 
     /// The log and CLI line of an unexpected error names each cause once (it used to print

@@ -85,7 +85,9 @@ pub fn finish(result: Result<Reply>, request_id: &str) -> Response<Body> {
                 tracing::info!(request_id, status = e.status(), error = %ErrorChain(&e), "request refused");
             }
             let headers = match e {
-                Error::RateLimited(after) => vec![("retry-after", after.to_string())],
+                Error::RateLimited(after) | Error::Unavailable(after, _) => {
+                    vec![("retry-after", after.to_string())]
+                }
                 _ => Vec::new(),
             };
             (e.status(), e.envelope(request_id), headers)
