@@ -79,16 +79,62 @@ fn attr<T: Serialize>(v: &T) -> Result<AttributeValue> {
     serde_dynamo::to_attribute_value(v).map_err(Error::unexpected)
 }
 
-/// A conditional write that did not hold (alone or inside a transaction). A transaction may also
-/// be cancelled by a conflict; callers re-read to tell the two apart.
+/// A conditional write that did not hold (`ConditionalCheckFailedException`). Transactions
+/// are told apart in [`DynamoStore::transact`].
 fn is_conditional_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match e {
-        SdkError::ServiceError(se) => matches!(
-            se.err().code(),
-            Some("ConditionalCheckFailedException" | "TransactionCanceledException")
-        ),
+        SdkError::ServiceError(se) => se.err().code() == Some("ConditionalCheckFailedException"),
         _ => false,
     }
+}
+
+/// A cancelled transaction whose every reason is a failed condition, or `None` (an item that
+/// was fine). Cancelled by a concurrent transaction (`TransactionConflict`), by throttling or for
+/// any other reason, it is not a failed condition: it stays an error (a transient one, 503).
+fn is_cancelled_by_a_condition(
+    e: &SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            TransactWriteItemsError::TransactionCanceledException(c) => c
+                .cancellation_reasons()
+                .iter()
+                .all(|r| matches!(r.code(), None | Some("None" | "ConditionalCheckFailed"))),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A transaction that failed for another reason than a condition: cancelled by a concurrent
+/// transaction or by throttling (the SDK does not retry a cancellation), it is a 503.
+fn transaction_error(
+    e: SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> Error {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let SdkError::ServiceError(se) = &e {
+        if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
+            let transient = c.cancellation_reasons().iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some(
+                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                    )
+                )
+            });
+            if transient {
+                return Error::Unavailable(crate::error::UNAVAILABLE_RETRY_AFTER_S, Box::new(e));
+            }
+        }
+    }
+    e.into()
 }
 
 fn str_attr(item: &Item, name: &str) -> Option<String> {
@@ -225,8 +271,8 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+            Err(e) if is_cancelled_by_a_condition(&e) => Ok(false),
+            Err(e) => Err(transaction_error(e)),
         }
     }
 
