@@ -95,7 +95,21 @@ fn refuse_development_keys<'a>(
 /// The AWS SDK configuration: region, credentials and endpoint (`AWS_ENDPOINT_URL`) as the SDK
 /// reads them.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+/// The SDK's time limits: 3.1 s to connect (just past a lost SYN's 3 s retransmit), 3.5 s per
+/// attempt and 7 s per call, retries included. A call that hangs ends as a 503 well within the
+/// HTTP functions' 10 s, instead of the function timing out with API Gateway's own answer.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .operation_attempt_timeout(std::time::Duration::from_millis(3500))
+        .operation_timeout(std::time::Duration::from_secs(7))
+        .build()
 }
 
 /// The roots of the certificates AWS service endpoints present (see the file's header).
@@ -155,11 +169,7 @@ fn lambda_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> Result<aws_ty
             aws_smithy_async::time::SystemTimeSource::new(),
         ))
         .retry_config(aws_config::retry::RetryConfig::standard())
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_millis(3100))
-                .build(),
-        );
+        .timeout_config(timeouts());
     if let Some(url) = env("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(url);
     }
