@@ -488,6 +488,8 @@ pub fn mint_seller(clock: &TestClock, account: &str, seller: &str) -> String {
     .unwrap()
 }
 
+pub mod faults;
+
 /// WebSocket clients of the local stack's `/ws` (the realtime protocol).
 pub mod live {
     use std::time::Duration;

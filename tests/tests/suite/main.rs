@@ -8,6 +8,7 @@
 mod api;
 mod aws_calls;
 mod events;
+mod faults;
 mod live;
 mod moderation_corpus;
 mod moderation_prescan;
