@@ -50,7 +50,7 @@ INVOKES = [
     ("moderation-worker", "moderation-worker-batch", ["5f0c1a9e-0003-4c4f-9e52-1b2d3c4d5e63"]),
     ("webhook-dispatcher", "webhook-dispatcher-events", ["7a1e2b3c-0002-4d5e-8f90-a1b2c3d4e5f2"]),
     # Nothing has waited two minutes yet: the sweep runs and queues nothing.
-    ("moderation-sweeper", "moderation-sweeper-schedule", {"requeued": 0}),
+    ("moderation-sweeper", "moderation-sweeper-schedule", {"requeued": 0, "events_requeued": 0}),
     # The WebSocket routes: a seller connects, is answered `pong` through PostToConnection on
     # moto's API Gateway Management API, and leaves; a bad token never gets a connection.
     ("realtime", "realtime-connect", 200),

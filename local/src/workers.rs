@@ -61,7 +61,7 @@ fn start_sweeper(stack: &Stack) {
         loop {
             every.tick().await;
             if let Err(e) = sweeper.run_once().await {
-                tracing::error!(error = %balcao::http::ErrorChain(&e), "moderation sweep failed");
+                tracing::error!(error = %balcao::http::ErrorChain(&e), "sweep failed");
             }
         }
     });

@@ -110,14 +110,31 @@ pub const PENDING_SHARDS: u32 = 8;
 /// The pending-moderation marker of a message: written with it, deleted by its decision; the
 /// sweeper reads the old ones (`PK = PENDING#shard, SK < when#`).
 pub fn pending(a: &str, conv: &str, id: &str, when: i64) -> (String, String) {
-    let shard = id
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
-        % PENDING_SHARDS;
     (
-        pending_shard(shard),
+        pending_shard(shard_of(id)),
         format!("{:015}#{}#{}#{}", when.max(0), esc(a), esc(conv), esc(id)),
     )
+}
+
+/// The marker's shard: a hash of the id (ids are spread evenly over time).
+fn shard_of(id: &str) -> u32 {
+    id.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % PENDING_SHARDS
+}
+
+/// An outbox entry: a webhook event written with the change it reports, deleted once it is
+/// queued; the sweeper reads the old ones (`PK = OUTBOX#shard, SK < when#`), like pending
+/// markers and over as many shards.
+pub fn outbox(event_id: &str, when: i64) -> (String, String) {
+    (
+        outbox_shard(shard_of(event_id)),
+        format!("{:015}#{}", when.max(0), esc(event_id)),
+    )
+}
+
+pub fn outbox_shard(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
 }
 
 /// A rate-limit window: `RATE#key`, the window's start (TTL removes it after).
@@ -204,7 +221,7 @@ pub fn interaction_range(start: Option<Millis>, end: Option<Millis>) -> (String,
     )
 }
 
-/// The pending markers of one shard written in `[from, before)`: `#` sorts before every
+/// The pending markers (or outbox entries) of one shard written in `[from, before)`: `#` sorts before every
 /// digit, so the upper bound excludes `before` itself.
 pub fn pending_range(from: Millis, before: Millis) -> (String, String) {
     (

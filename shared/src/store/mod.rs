@@ -111,6 +111,15 @@ pub struct PendingMessage {
     pub when_at: Millis,
 }
 
+/// A webhook event written with the change it reports, in the same step, and deleted once it
+/// is queued: a send that fails leaves it for the sweeper, which queues it again under the same
+/// event id (receivers dedupe by `webhook-id`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxEvent {
+    pub written_at: Millis,
+    pub event: crate::queue::WebhookEvent,
+}
+
 /// What creating a conversation did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -221,12 +230,16 @@ pub trait ConversationStore: Send + Sync {
         side: Side,
         now: Millis,
     ) -> Result<Option<Conversation>>;
+    /// Sets the status of `conv` (as the caller read it) and, with `event`, writes the change's
+    /// webhook event to the outbox in the same step (written at `now`). The answer is `conv`
+    /// with the change applied (a write racing this one may have moved other fields); `None`:
+    /// the conversation is gone.
     async fn set_status(
         &self,
-        account: &str,
-        conv: &str,
+        conv: &Conversation,
         status: ConversationStatus,
         now: Millis,
+        event: Option<&crate::queue::WebhookEvent>,
     ) -> Result<Option<Conversation>>;
     /// Writes a moderation decision on `msg` (as read, still waiting) once, atomically with its
     /// effect: approval moves the conversation (counters, `last_message`, `last_interaction_at`,
@@ -242,6 +255,15 @@ pub trait ConversationStore: Send + Sync {
         before: Millis,
         limit: usize,
     ) -> Result<Vec<PendingMessage>>;
+    /// Outbox events written in `[from, before)`, oldest first, at most `limit`.
+    async fn list_outbox(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>>;
+    /// The event is queued (a missing entry is fine).
+    async fn delete_outbox(&self, entry: &OutboxEvent) -> Result<()>;
 }
 
 /// Webhook subscriptions, per account and seller.

@@ -35,14 +35,14 @@ impl Sweeper {
         }
     }
 
-    /// One pass: queues every message waiting since before `now - SWEEP_AFTER_MS`; returns how
-    /// many. A failed send stops the pass (the next run continues).
-    pub async fn run_once(&self) -> Result<usize> {
+    /// One pass: queues every message waiting since before `now - SWEEP_AFTER_MS`, then every
+    /// outbox event left as long (deleting its entry once queued; the event keeps its id, so
+    /// a receiver that got it already dedupes). A failed send stops the pass (the next run
+    /// continues).
+    pub async fn run_once(&self) -> Result<Swept> {
         let now = self.clock.now_ms();
-        let waiting = self
-            .store
-            .list_pending(now - GIVE_UP_AFTER_MS, now - SWEEP_AFTER_MS, SWEEP_LIMIT)
-            .await?;
+        let (from, before) = (now - GIVE_UP_AFTER_MS, now - SWEEP_AFTER_MS);
+        let waiting = self.store.list_pending(from, before, SWEEP_LIMIT).await?;
         for p in &waiting {
             let job = ModerationJob {
                 account: p.account.clone(),
@@ -59,6 +59,31 @@ impl Sweeper {
                 waiting.len() as u64,
             );
         }
-        Ok(waiting.len())
+        let left = self.store.list_outbox(from, before, SWEEP_LIMIT).await?;
+        for e in &left {
+            send_json(self.queue.as_ref(), QueueName::WebhookEvents, &e.event).await?;
+            self.store.delete_outbox(e).await?;
+            tracing::warn!(account = %e.event.account, event_id = %e.event.id, waited_ms = now - e.written_at, "webhook event queued by the sweeper");
+        }
+        if !left.is_empty() {
+            crate::metrics::count(
+                "WebhookEventsRequeued",
+                ("By", "sweeper"),
+                left.len() as u64,
+            );
+        }
+        Ok(Swept {
+            jobs: waiting.len(),
+            events: left.len(),
+        })
     }
+}
+
+/// What one pass queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Moderation jobs queued again.
+    pub jobs: usize,
+    /// Outbox events queued.
+    pub events: usize,
 }

@@ -305,7 +305,7 @@ async fn aws_calls_per_operation() {
         ("POST conversations/{id}/messages", 3, 1),
         ("POST conversations/{id}/messages (same external_id)", 5, 1),
         ("PATCH conversations/{id}/read_by", 2, 0),
-        ("PATCH conversations/{id}", 2, 1),
+        ("PATCH conversations/{id}", 3, 1),
         ("POST webhooks", 1, 0),
         ("GET webhooks", 1, 0),
         ("dispatcher: fan-out (1 subscription)", 1, 1),

@@ -69,7 +69,7 @@ async fn the_schedule_runs_the_sweeper() {
         app.queue.clone(),
         app.clock.clone(),
     );
-    assert_eq!(sweeper.run_once().await.unwrap(), 0);
+    assert_eq!(sweeper.run_once().await.unwrap().jobs, 0);
     // A message stored without its job.
     let conv = app
         .store
@@ -88,9 +88,13 @@ async fn the_schedule_runs_the_sweeper() {
         .add_message(&msg, &conv.customer.id, None)
         .await
         .unwrap();
-    assert_eq!(sweeper.run_once().await.unwrap(), 0, "too young to sweep");
+    assert_eq!(
+        sweeper.run_once().await.unwrap().jobs,
+        0,
+        "too young to sweep"
+    );
     clock.advance(3 * 60 * 1000);
-    assert_eq!(sweeper.run_once().await.unwrap(), 1);
+    assert_eq!(sweeper.run_once().await.unwrap().jobs, 1);
 }
 
 /// (file, function, the records that must fail)

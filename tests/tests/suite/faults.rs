@@ -746,6 +746,22 @@ async fn check_healed(ctx: &Ctx, op: Op, s: &Setup, marker: &str, ok: bool) -> R
                 return Err(format!("events {got:?}"));
             }
         }
+        Op::Close => {
+            // The status change's own event (a conversation event about no message), once.
+            let ids: BTreeSet<&str> = ctx
+                .events
+                .iter()
+                .filter(|e| {
+                    e.detail.conversation_id == s.conv
+                        && e.detail.message_id.is_none()
+                        && e.data.status == "UPDATED"
+                })
+                .map(|e| e.id.as_str())
+                .collect();
+            if ids.len() != usize::from(ok) {
+                return Err(format!("status events {ids:?}, answer ok: {ok}"));
+            }
+        }
         Op::FanOut | Op::Deliver => {
             let ids: BTreeSet<String> = ctx.received.lock().unwrap().iter().cloned().collect();
             let event: Value = serde_json::from_str(&s.job).unwrap();

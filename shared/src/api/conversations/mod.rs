@@ -34,7 +34,7 @@ use crate::http::{
 };
 use crate::ids::{is_id, new_id};
 use crate::queue::{send_json, ModerationJob, QueueName, WebhookEvent};
-use crate::store::{list_sort_key, Added, ConversationFilter, Created, Viewer};
+use crate::store::{list_sort_key, Added, ConversationFilter, Created, OutboxEvent, Viewer};
 
 /// Every route this function serves (method, path as `template.yaml` writes it). A test keeps this,
 /// the router below and the template in step.
@@ -296,28 +296,49 @@ async fn seller_get(app: &App, req: &Request, id: &str) -> Result<Reply> {
 }
 
 async fn seller_patch(app: &App, req: &Request, id: &str) -> Result<Reply> {
-    let (p, conv) = seller_conversation(app, req, id, SCOPE_SELLER_WRITE).await?;
+    let (_, conv) = seller_conversation(app, req, id, SCOPE_SELLER_WRITE).await?;
     let status = json_body::<PatchConversationBody>(req)?.validate()?;
     let now = app.clock.now_ms();
-    let changed = conv.status != status;
+    if conv.status == status {
+        let conv = app
+            .store
+            .set_status(&conv, status, now, None)
+            .await?
+            .ok_or_else(not_found)?;
+        return Reply::ok(&view::conversation(&conv));
+    }
+    // Closing or reopening is news to the seller's systems: the event is written with the
+    // change (the outbox), queued, then deleted; a send that fails leaves it to the sweeper.
+    let changed = Conversation {
+        status,
+        updated_at: now,
+        ..conv.clone()
+    };
+    let event = WebhookEvent::about(
+        format!("evt_{}", new_id(now).to_ascii_lowercase()),
+        &changed,
+        now,
+        ("conversation", "UPDATED"),
+        None,
+    );
     let conv = app
         .store
-        .set_status(&p.account, &conv.id, status, now)
+        .set_status(&conv, status, now, Some(&event))
         .await?
         .ok_or_else(not_found)?;
-    if changed {
-        live(app, &conv, crate::realtime::Change::Status).await;
-        // Closing or reopening is news to the seller's systems. The status is written either
-        // way; a lost event is logged rather than turned into an error the caller cannot fix.
-        let event = WebhookEvent::about(
-            format!("evt_{}", new_id(now).to_ascii_lowercase()),
-            &conv,
-            now,
-            ("conversation", "UPDATED"),
-            None,
-        );
-        if let Err(e) = send_json(app.queue.as_ref(), QueueName::WebhookEvents, &event).await {
-            tracing::error!(event_id = %event.id, error = %crate::http::ErrorChain(&e), "webhook event not queued");
+    live(app, &conv, crate::realtime::Change::Status).await;
+    let entry = OutboxEvent {
+        written_at: now,
+        event,
+    };
+    match send_json(app.queue.as_ref(), QueueName::WebhookEvents, &entry.event).await {
+        Ok(()) => {
+            if let Err(e) = app.store.delete_outbox(&entry).await {
+                tracing::warn!(event_id = %entry.event.id, error = %crate::http::ErrorChain(&e), "outbox entry not deleted; the sweeper will queue the event again");
+            }
+        }
+        Err(e) => {
+            tracing::error!(event_id = %entry.event.id, error = %crate::http::ErrorChain(&e), "webhook event not queued; the sweeper will queue it");
         }
     }
     Reply::ok(&view::conversation(&conv))

@@ -28,17 +28,7 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn delete_connection(&self, id: &str) -> Result<()> {
-        self.count();
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some({
-                let (pk, sk) = keys::connection(id);
-                key(pk, sk)
-            }))
-            .send()
-            .await?;
-        Ok(())
+        self.delete_item(keys::connection(id)).await
     }
 
     async fn connections_of(

@@ -246,22 +246,62 @@ impl ConversationStore for DynamoStore {
 
     async fn set_status(
         &self,
-        account: &str,
-        conv: &str,
+        conv: &Conversation,
         status: ConversationStatus,
         now: Millis,
+        event: Option<&WebhookEvent>,
     ) -> Result<Option<Conversation>> {
-        self.update_conversation(
-            account,
-            conv,
-            "SET #status = :status, #updated = :now",
-            names(&[("#status", "status"), ("#updated", "updated_at")]),
-            HashMap::from([
-                (":status".to_owned(), s(status.as_str())),
-                (":now".to_owned(), n(now)),
-            ]),
-        )
-        .await
+        let expr = "SET #status = :status, #updated = :now";
+        let nm = names(&[("#status", "status"), ("#updated", "updated_at")]);
+        let vals = HashMap::from([
+            (":status".to_owned(), s(status.as_str())),
+            (":now".to_owned(), n(now)),
+        ]);
+        let Some(event) = event else {
+            return self
+                .update_conversation(&conv.account, &conv.id, expr, nm, vals)
+                .await;
+        };
+        // The change and its event in one transaction: an update answers no item, so the
+        // answer is the caller's copy with the change applied.
+        let (cpk, csk) = keys::conversation(&conv.account, &conv.id);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(cpk, csk)))
+            .update_expression(expr)
+            .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_names(Some(nm))
+            .set_expression_attribute_values(Some(vals))
+            .build()
+            .map_err(Error::unexpected)?;
+        let entry = OutboxEvent {
+            written_at: now,
+            event: event.clone(),
+        };
+        let (opk, osk) = keys::outbox(&event.id, now);
+        let mut item = to_item(&entry, [(PK, opk), (SK, osk)])?;
+        // Left after every send failed for a day, it goes (the sweeper gives up on it then).
+        item.insert(
+            keys::TTL.to_owned(),
+            n((now + 2 * crate::workers::sweeper::GIVE_UP_AFTER_MS).div_euclid(1000)),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(Error::unexpected)?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        if !self.transact(writes).await? {
+            return Ok(None);
+        }
+        Ok(Some(Conversation {
+            status,
+            updated_at: now,
+            ..conv.clone()
+        }))
     }
 
     async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided> {
@@ -371,28 +411,33 @@ impl ConversationStore for DynamoStore {
         before: Millis,
         limit: usize,
     ) -> Result<Vec<PendingMessage>> {
-        let mut out: Vec<PendingMessage> = Vec::new();
-        let (lo, hi) = keys::pending_range(from, before);
-        for shard in 0..keys::PENDING_SHARDS {
-            self.count();
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :before")
-                .expression_attribute_values(":pk", s(keys::pending_shard(shard)))
-                .expression_attribute_values(":from", s(lo.clone()))
-                .expression_attribute_values(":before", s(hi.clone()))
-                .limit(limit.clamp(1, 1000) as i32)
-                .send()
-                .await?;
-            for item in res.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-        }
-        out.sort_by(|a, b| (a.when_at, &a.message_id).cmp(&(b.when_at, &b.message_id)));
-        out.truncate(limit);
-        Ok(out)
+        self.query_shards(
+            keys::pending_shard,
+            (from, before),
+            limit,
+            |p: &PendingMessage| (p.when_at, p.message_id.clone()),
+        )
+        .await
+    }
+
+    async fn list_outbox(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>> {
+        self.query_shards(
+            keys::outbox_shard,
+            (from, before),
+            limit,
+            |e: &OutboxEvent| (e.written_at, e.event.id.clone()),
+        )
+        .await
+    }
+
+    async fn delete_outbox(&self, entry: &OutboxEvent) -> Result<()> {
+        self.delete_item(keys::outbox(&entry.event.id, entry.written_at))
+            .await
     }
 
     async fn clear_events_pending(&self, addr: MessageKey<'_>) -> Result<()> {

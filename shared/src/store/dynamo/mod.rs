@@ -31,8 +31,8 @@ use serde::Serialize;
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 use super::{
     Added, ConnectionStore, ContactStore, ConversationFilter, ConversationStore, Created, Decided,
-    Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore, Viewer,
-    WebhookStore, MAX_EVALUATED,
+    OutboxEvent, Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore,
+    TenantStore, Viewer, WebhookStore, MAX_EVALUATED,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -41,6 +41,7 @@ use crate::domain::model::{
     SubscriptionKey, SubscriptionStatus, TopicKey,
 };
 use crate::error::{Error, Result};
+use crate::queue::WebhookEvent;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -353,6 +354,51 @@ impl DynamoStore {
 
     async fn put<T: Serialize>(&self, (pk, sk): (String, String), record: &T) -> Result<()> {
         self.put_item(to_item(record, [(PK, pk), (SK, sk)])?).await
+    }
+
+    /// One unconditional DeleteItem (a missing item is fine).
+    async fn delete_item(&self, (pk, sk): (String, String)) -> Result<()> {
+        self.count();
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The markers written in `[from, before)` over every shard of a marker kind (`shard` names
+    /// the partition), oldest first by `order`, at most `limit`.
+    async fn query_shards<T: DeserializeOwned, K: Ord>(
+        &self,
+        shard: fn(u32) -> String,
+        (from, before): (Millis, Millis),
+        limit: usize,
+        order: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>> {
+        let mut out: Vec<T> = Vec::new();
+        let (lo, hi) = keys::pending_range(from, before);
+        for n in 0..keys::PENDING_SHARDS {
+            self.count();
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :before")
+                .expression_attribute_values(":pk", s(shard(n)))
+                .expression_attribute_values(":from", s(lo.clone()))
+                .expression_attribute_values(":before", s(hi.clone()))
+                .limit(limit.clamp(1, 1000) as i32)
+                .send()
+                .await?;
+            for item in res.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+        }
+        out.sort_by_key(order);
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// A transaction's delete of one item (no condition: a missing item is fine).

@@ -198,21 +198,25 @@ impl ConversationStore for MemoryStore {
 
     async fn set_status(
         &self,
-        account: &str,
-        conv: &str,
+        conv: &Conversation,
         status: ConversationStatus,
         now: Millis,
+        event: Option<&WebhookEvent>,
     ) -> Result<Option<Conversation>> {
         let mut s = self.state.lock().await;
         let Some(c) = s
             .conversations
-            .get_mut(&(account.to_owned(), conv.to_owned()))
+            .get_mut(&(conv.account.clone(), conv.id.clone()))
         else {
             return Ok(None);
         };
         c.status = status;
         c.updated_at = now;
-        Ok(Some(c.clone()))
+        let out = c.clone();
+        if let Some(e) = event {
+            s.outbox.insert((now, e.id.clone()), e.clone());
+        }
+        Ok(Some(out))
     }
 
     async fn decide_message(&self, msg: &Message, moderation: &Moderation) -> Result<Decided> {
@@ -270,6 +274,29 @@ impl ConversationStore for MemoryStore {
                 when_at: *when,
             })
             .collect())
+    }
+
+    async fn list_outbox(
+        &self,
+        from: Millis,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>> {
+        let s = self.state.lock().await;
+        Ok(s.outbox
+            .range((from, String::new())..(before, String::new()))
+            .take(limit)
+            .map(|((at, _), e)| OutboxEvent {
+                written_at: *at,
+                event: e.clone(),
+            })
+            .collect())
+    }
+
+    async fn delete_outbox(&self, entry: &OutboxEvent) -> Result<()> {
+        let mut s = self.state.lock().await;
+        s.outbox.remove(&(entry.written_at, entry.event.id.clone()));
+        Ok(())
     }
 
     async fn clear_events_pending(&self, key: MessageKey<'_>) -> Result<()> {

@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 
 use super::{
     Added, ConnectionStore, ContactStore, ConversationFilter, ConversationStore, Created, Decided,
-    Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore, TenantStore,
-    WebhookStore,
+    OutboxEvent, Page, PageCollector, PageRequest, PendingMessage, RateStore, SessionStore,
+    TenantStore, WebhookStore,
 };
 use crate::clock::Millis;
 use crate::domain::model::{
@@ -28,6 +28,7 @@ use crate::domain::model::{
     SubscriptionKey, SubscriptionStatus, TopicKey, Viewer,
 };
 use crate::error::Result;
+use crate::queue::WebhookEvent;
 
 type ExtKey = (String, Side, String, String);
 
@@ -53,6 +54,8 @@ struct State {
     rates: HashMap<(String, Millis), u32>,
     /// Messages not yet decided: (when_at, account, conversation, id).
     pending: std::collections::BTreeSet<(Millis, String, String, String)>,
+    /// Outbox events by (written_at, event id).
+    outbox: BTreeMap<(Millis, String), WebhookEvent>,
     /// account -> entries by id (ids sort by time).
     audit: HashMap<String, BTreeMap<String, AuditEntry>>,
     /// Open WebSocket connections by id.

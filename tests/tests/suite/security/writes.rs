@@ -4,19 +4,50 @@ use super::*;
 
 // ---- 9. no message lost when queueing fails after the write ----------------------------------
 
-/// A queue whose first send of a moderation job fails (SQS unavailable for a moment).
+/// A queue whose first send to one queue fails (SQS unavailable for a moment), and which keeps
+/// what reached that queue.
 struct FailsOnce {
     inner: std::sync::Arc<dyn balcao::queue::Queue>,
+    queue: balcao::queue::QueueName,
     failed: std::sync::atomic::AtomicBool,
+    sent: Sent,
+}
+
+type Sent = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+impl FailsOnce {
+    /// Over `inner`: `fail` the first send to `queue`, keep what reaches it in `sent`.
+    fn over(
+        inner: std::sync::Arc<dyn balcao::queue::Queue>,
+        queue: balcao::queue::QueueName,
+        sent: Sent,
+        fail: bool,
+    ) -> std::sync::Arc<dyn balcao::queue::Queue> {
+        std::sync::Arc::new(FailsOnce {
+            inner,
+            queue,
+            failed: (!fail).into(),
+            sent,
+        })
+    }
+
+    fn wrap(
+        queue: balcao::queue::QueueName,
+        sent: Sent,
+    ) -> impl FnOnce(std::sync::Arc<dyn balcao::queue::Queue>) -> std::sync::Arc<dyn balcao::queue::Queue>
+    {
+        move |inner| FailsOnce::over(inner, queue, sent, true)
+    }
 }
 
 #[async_trait::async_trait]
 impl balcao::queue::Queue for FailsOnce {
     async fn send(&self, queue: balcao::queue::QueueName, body: String) -> balcao::Result<()> {
-        if queue == balcao::queue::QueueName::Moderation
-            && !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            return Err(balcao::Error::unexpected_msg("injected: SQS send failed"));
+        if queue == self.queue {
+            if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return Err(balcao::Error::unexpected_msg("injected: SQS send failed"));
+            }
+            self.sent.lock().unwrap().push(body.clone());
         }
         self.inner.send(queue, body).await
     }
@@ -33,12 +64,10 @@ impl balcao::queue::Queue for FailsOnce {
 both_stores!(a_failed_enqueue_is_healed_by_the_sweeper);
 async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
     use balcao::domain::model::{ModerationStatus, Side};
-    let Some(app) = balcao_tests::spawn_app_wrapping_queue(kind, |inner| {
-        std::sync::Arc::new(FailsOnce {
-            inner,
-            failed: Default::default(),
-        })
-    })
+    let Some(app) = balcao_tests::spawn_app_wrapping_queue(
+        kind,
+        FailsOnce::wrap(balcao::queue::QueueName::Moderation, Default::default()),
+    )
     .await
     else {
         return;
@@ -78,16 +107,16 @@ async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
         app.stack.app.clock.clone(),
     );
     assert_eq!(
-        sweeper.run_once().await.unwrap(),
+        sweeper.run_once().await.unwrap().jobs,
         0,
         "not yet: it may still be on its way"
     );
     app.clock.advance(3 * 60 * 1000);
-    assert_eq!(sweeper.run_once().await.unwrap(), 1);
+    assert_eq!(sweeper.run_once().await.unwrap().jobs, 1);
     let decided = app.moderated("lojademo", CONVERSATION, &id).await;
     assert_eq!(decided.moderation.status, ModerationStatus::Approved);
     // Decided once, and the marker went with the decision: the next sweep finds nothing.
-    assert_eq!(sweeper.run_once().await.unwrap(), 0);
+    assert_eq!(sweeper.run_once().await.unwrap().jobs, 0);
     let page = balcao::store::PageRequest {
         limit: 100,
         ..Default::default()
@@ -111,6 +140,70 @@ async fn a_failed_enqueue_is_healed_by_the_sweeper(kind: StoreKind) {
     .send()
     .await
     .expect(200);
+}
+
+both_stores!(a_status_event_whose_send_failed_is_queued_by_the_sweeper);
+/// A status change's `conversation UPDATED` event is written with the change: when its send
+/// fails the seller still gets it, from the sweeper, once.
+async fn a_status_event_whose_send_failed_is_queued_by_the_sweeper(kind: StoreKind) {
+    let sent: Sent = Default::default();
+    let Some(app) = balcao_tests::spawn_app_wrapping_queue(
+        kind,
+        FailsOnce::wrap(balcao::queue::QueueName::WebhookEvents, sent.clone()),
+    )
+    .await
+    else {
+        return;
+    };
+    let seller = app.seller_token("lojademo", ACME);
+    let path = format!("/v0/conversations/{CONVERSATION}");
+    let r = app
+        .call("PATCH", &path)
+        .bearer(&seller)
+        .json(&json!({"status": "CLOSED"}))
+        .send()
+        .await;
+    assert_eq!(r.expect(200)["status"], "CLOSED");
+    assert!(sent.lock().unwrap().is_empty(), "the send failed");
+    let sweeper = balcao::workers::sweeper::Sweeper::new(
+        app.stack.app.store.clone(),
+        FailsOnce::over(
+            app.stack.app.queue.clone(),
+            balcao::queue::QueueName::WebhookEvents,
+            sent.clone(),
+            false,
+        ),
+        app.stack.app.clock.clone(),
+    );
+    assert_eq!(sweeper.run_once().await.unwrap().events, 0, "not yet");
+    app.clock.advance(3 * 60 * 1000);
+    assert_eq!(sweeper.run_once().await.unwrap().events, 1);
+    assert_eq!(sweeper.run_once().await.unwrap().events, 0, "queued once");
+    // Reopening sends its own event at once (the queue is back), and leaves nothing behind.
+    app.call("PATCH", &path)
+        .bearer(&seller)
+        .json(&json!({"status": "OPENED"}))
+        .send()
+        .await
+        .expect(200);
+    app.clock.advance(3 * 60 * 1000);
+    assert_eq!(sweeper.run_once().await.unwrap().events, 0);
+    let events: Vec<Value> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    for e in &events {
+        assert_eq!(
+            e["data"],
+            json!({"domain": "conversation", "status": "UPDATED"})
+        );
+        assert_eq!(e["detail"]["conversation_id"], CONVERSATION);
+        assert_eq!(e["seller_id"], ACME);
+    }
+    assert_ne!(events[0]["id"], events[1]["id"]);
 }
 
 // ---- 10. the subscription cap holds under concurrent requests --------------------------------

@@ -119,7 +119,86 @@ async fn sessions_are_saved_with_their_audit_entries(kind: StoreKind) {
     assert_eq!(trail.items, vec![entry]);
 }
 
+/// A status change carries its webhook event into the outbox in the same step; a change on a
+/// missing conversation writes neither; the window bounds what is listed; a deleted entry is
+/// gone (and deleting it twice is fine).
+async fn status_changes_carry_their_outbox_event(kind: StoreKind) {
+    let Some(s) = store(kind).await else { return };
+    let c = conv("acc", &id(1), "s1", "c1", "P");
+    s.create_conversation(&c, &msg(&c, &id(2), Side::Customer, None, T0), None)
+        .await
+        .unwrap();
+    let event = |n: i64, at: i64| {
+        let mut changed = c.clone();
+        changed.status = ConversationStatus::Closed;
+        WebhookEvent::about(
+            format!("evt_{}", id(n)),
+            &changed,
+            at,
+            ("conversation", "UPDATED"),
+            None,
+        )
+    };
+    let (e1, e2) = (event(10, T0 + 10), event(11, T0 + 20));
+    let closed = s
+        .set_status(&c, ConversationStatus::Closed, T0 + 10, Some(&e1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.status, closed.updated_at),
+        (ConversationStatus::Closed, T0 + 10)
+    );
+    assert_eq!(
+        s.get_conversation("acc", &c.id).await.unwrap().unwrap(),
+        closed,
+        "the answer is what was written"
+    );
+    s.set_status(&c, ConversationStatus::Opened, T0 + 20, Some(&e2))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut gone = c.clone();
+    gone.id = id(3);
+    assert_eq!(
+        s.set_status(
+            &gone,
+            ConversationStatus::Closed,
+            T0 + 30,
+            Some(&event(12, T0 + 30))
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    let listed = |from, before| {
+        let s = s.clone();
+        async move {
+            s.list_outbox(from, before, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.written_at, o.event.id))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(0, T0 + 100).await,
+        vec![(T0 + 10, e1.id.clone()), (T0 + 20, e2.id.clone())],
+        "the missing conversation's event is not written"
+    );
+    assert_eq!(listed(0, T0 + 20).await.len(), 1, "before is exclusive");
+    assert_eq!(listed(T0 + 11, T0 + 100).await.len(), 1);
+    let all = s.list_outbox(0, T0 + 100, 10).await.unwrap();
+    assert_eq!(all[0].event, e1, "the event is stored whole");
+    assert_eq!(s.list_outbox(0, T0 + 100, 1).await.unwrap().len(), 1);
+    s.delete_outbox(&all[0]).await.unwrap();
+    s.delete_outbox(&all[0]).await.unwrap();
+    assert_eq!(listed(0, T0 + 100).await, vec![(T0 + 20, e2.id.clone())]);
+}
+
 both_stores!(
     messages_carry_their_marker_and_audit_entry,
     sessions_are_saved_with_their_audit_entries,
+    status_changes_carry_their_outbox_event,
 );

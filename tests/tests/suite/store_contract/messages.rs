@@ -183,7 +183,7 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
 
     // Status changes; a closed conversation reopens when a customer message is approved.
     let closed = s
-        .set_status("acc", &c.id, ConversationStatus::Closed, T0 + 600)
+        .set_status(&c, ConversationStatus::Closed, T0 + 600, None)
         .await
         .unwrap()
         .unwrap();
@@ -199,8 +199,10 @@ async fn moderation_decides_once_and_moves_counters_on_approval(kind: StoreKind)
             .status,
         ConversationStatus::Opened
     );
+    let mut foreign = c.clone();
+    foreign.account = "other".into();
     assert_eq!(
-        s.set_status("other", &c.id, ConversationStatus::Closed, T0)
+        s.set_status(&foreign, ConversationStatus::Closed, T0, None)
             .await
             .unwrap(),
         None

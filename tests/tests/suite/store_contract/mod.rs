@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use balcao::domain::model::*;
+use balcao::queue::WebhookEvent;
 use balcao::store::{Added, ConversationFilter, Created, Decided, PageRequest, Store, Viewer};
 use balcao_local::Backend;
 use balcao_tests::both_stores;

@@ -15,7 +15,7 @@ async fn seed_many(s: &dyn Store, n: i64) -> Vec<Conversation> {
             .await
             .unwrap();
         if i % 3 == 0 {
-            s.set_status("acc", &c.id, ConversationStatus::Closed, T0 + 5000)
+            s.set_status(&c, ConversationStatus::Closed, T0 + 5000, None)
                 .await
                 .unwrap();
         }
