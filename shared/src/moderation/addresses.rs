@@ -61,6 +61,22 @@ impl Cx<'_> {
         (j, spoken)
     }
 
+    /// `name.xx/path` with a top-level domain of two or three letters that is not listed
+    /// (`goo.gl/…`, `is.gd/…`, `shorturl.at/…`): the path makes it a link. One dot only: a
+    /// code such as an alphanumeric CNPJ (`W8.ETG.VNF/0AB5-69`) has more.
+    fn short_link(&self, domain: &[u8], end: usize) -> bool {
+        let mut labels = domain.split(|b| *b == b'.');
+        let (Some(_), Some(last), None) = (labels.next(), labels.next(), labels.next()) else {
+            return false;
+        };
+        (2..=3).contains(&last.len())
+            && last.iter().all(u8::is_ascii_alphabetic)
+            && self
+                .toks
+                .get(end)
+                .is_some_and(|n| n.sep == S_SLASH && n.sep_len == 1)
+    }
+
     fn last_label_is_tld(&self, domain: &[u8]) -> bool {
         let last = domain.rsplit(|b| *b == b'.').next().unwrap_or(b"");
         domain.contains(&b'.') && self.e.tlds.contains(last)
@@ -130,7 +146,7 @@ impl Cx<'_> {
             if starts_domain {
                 let (end, spoken) = self.domain_from(i, domain);
                 if end > i + 1
-                    && self.last_label_is_tld(domain)
+                    && (self.last_label_is_tld(domain) || (!spoken && self.short_link(domain, end)))
                     && !(spoken && self.e.not_domain.contains(w))
                 {
                     let host = domain.strip_prefix(b"www.").unwrap_or(domain);

@@ -72,7 +72,8 @@ impl AccountRules {
 
 pub struct Engine {
     offensive: WordSet,
-    /// Offensive words, keywords and number words together: what makes a word worth a look.
+    /// Offensive words, keywords, number words and spelled separators together: what makes a
+    /// word worth a look.
     special: WordSet,
     /// The first-letters filter of `special` (see [`Quick`]).
     quick: Box<Quick>,
@@ -128,12 +129,16 @@ impl Engine {
             interesting[(w[0] - b'a') as usize] |= letter_bit(w[1]);
         }
         let special = WordSet::new(
-            words::OFFENSIVE.iter().copied().chain(
-                KEYWORDS
-                    .iter()
-                    .chain(words::NUMBER_WORDS)
-                    .filter_map(|w| std::str::from_utf8(w).ok()),
-            ),
+            words::OFFENSIVE
+                .iter()
+                .chain(words::SEPARATOR_WORDS)
+                .copied()
+                .chain(
+                    KEYWORDS
+                        .iter()
+                        .chain(words::NUMBER_WORDS)
+                        .filter_map(|w| std::str::from_utf8(w).ok()),
+                ),
         );
         Engine {
             quick: Box::new(Quick::of(&[&special])),
@@ -225,6 +230,7 @@ impl Engine {
         let mut f = Findings::default();
         let cx = Cx {
             e: self,
+            raw: text.as_bytes(),
             text: &s.text,
             toks: &s.tokens,
             account,
@@ -235,8 +241,8 @@ impl Engine {
         if sum.digits + number_digits >= 8 {
             cx.digits(&mut f, &mut s.bufs);
         }
-        if sum.has14 || sum.seps & (S_DOT | S_SLASH | S_DASH) != 0 {
-            cx.alnum_cnpj(&mut f, &mut s.bufs.chars);
+        if sum.has14 || sum.mixed || sum.seps & (S_DOT | S_SLASH | S_DASH) != 0 {
+            cx.alnum_cnpj(&mut f, &mut s.bufs.chars, sum.mixed);
         }
         s.consumed.clear();
         s.consumed.resize(s.tokens.len(), false);
@@ -264,6 +270,8 @@ impl Engine {
 
 struct Cx<'a> {
     e: &'a Engine,
+    /// The window as written (`Token::raw` indexes it).
+    raw: &'a [u8],
     text: &'a [u8],
     toks: &'a [Token],
     account: Option<&'a AccountRules>,

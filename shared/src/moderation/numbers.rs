@@ -25,6 +25,7 @@ pub(super) struct Group {
 }
 
 impl<'a> Cx<'a> {
+    #[inline(always)]
     fn digit_value(&self, t: &Token) -> Option<DigitTok<'a>> {
         match t.kind {
             K_DIGIT => Some(DigitTok::Typed(self.word(t))),
@@ -57,14 +58,34 @@ impl<'a> Cx<'a> {
             groups.clear();
             let start = i;
             let mut j = i;
+            let joins = |t: &Token| t.sep & !DIGIT_JOIN == 0 && t.sep_len <= 3;
             while j < toks.len() {
-                let t = &toks[j];
-                if j > start && (t.sep & !DIGIT_JOIN != 0 || t.sep_len > 3) {
+                let mut t = &toks[j];
+                if j > start && !joins(t) {
                     break;
+                }
+                let mut sep = if j > start { t.sep } else { 0 };
+                // A separator spelled out between two groups: "… ponto oito quatro …".
+                if j > start {
+                    if let Some(s) = self.separator_word(t) {
+                        match toks.get(j + 1) {
+                            Some(n) if joins(n) && self.digit_value(n).is_some() => {
+                                sep = s;
+                                j += 1;
+                                t = n;
+                            }
+                            _ => break,
+                        }
+                    }
                 }
                 let Some(d) = self.digit_value(t) else { break };
                 let at = buf.len();
                 let typed = matches!(d, DigitTok::Typed(_));
+                // Between digits read out in words any pause is just a pause ("sete oito sete,
+                // zero…"): the punctuation says nothing about the number.
+                if !typed && groups.last().is_some_and(|g| !g.typed) && sep & S_NL == 0 {
+                    sep = S_SPACE;
+                }
                 match d {
                     DigitTok::Typed(s) => buf.extend(s.iter().map(|b| b - b'0')),
                     DigitTok::Word(v) => buf.extend_from_slice(v),
@@ -72,7 +93,7 @@ impl<'a> Cx<'a> {
                 groups.push(Group {
                     at,
                     len: buf.len() - at,
-                    sep: if j > start { t.sep } else { 0 },
+                    sep,
                     typed,
                 });
                 j += 1;
@@ -86,7 +107,7 @@ impl<'a> Cx<'a> {
                 continue;
             }
             // Looked up only for a plain number that could be a document or a phone.
-            let code_context = || self.after_code_word(start);
+            let code_context = || self.context_before(start);
             self.check_cluster(buf, groups, code_context, f, documents, phones);
         }
     }
@@ -102,11 +123,38 @@ impl<'a> Cx<'a> {
         dollar_before || reais_after
     }
 
-    fn after_code_word(&self, start: usize) -> bool {
-        let lo = start.saturating_sub(3);
-        self.toks[lo..start]
+    /// A spelled-out separator ("ponto", "traço", "barra"…) as the separator it stands for.
+    fn separator_word(&self, t: &Token) -> Option<u16> {
+        if t.kind != K_ALPHA || !(5..=8).contains(&t.len()) {
+            return None;
+        }
+        words::separator_word(self.word(t))
+    }
+
+    /// What the three tokens before a number say it is: a code after `pedido`, `sku`…, unless
+    /// a document word (`cpf`, `cnpj`…) comes there too; after a payment word (`boleto`,
+    /// `nota`…) a document still counts.
+    fn context_before(&self, start: usize) -> Context {
+        let before = &self.toks[start.saturating_sub(3)..start];
+        let code = |t: &Token| t.kind == K_ALPHA && self.e.code_words.contains(self.word(t));
+        // Most numbers follow no code word: one lookup a token.
+        let Some(first) = before.iter().position(code) else {
+            return Context::Plain;
+        };
+        let word = |t: &Token| (t.kind == K_ALPHA).then(|| self.word(t));
+        if before.iter().filter_map(word).any(words::is_document_word) {
+            return Context::Plain;
+        }
+        let payment_only = before[first..]
             .iter()
-            .any(|t| t.kind == K_ALPHA && self.e.code_words.contains(self.word(t)))
+            .filter(|t| code(t))
+            .filter_map(word)
+            .all(words::is_payment_word);
+        if payment_only {
+            Context::Payment
+        } else {
+            Context::Code
+        }
     }
 
     #[inline(never)]
@@ -114,7 +162,7 @@ impl<'a> Cx<'a> {
         &self,
         buf: &[u8],
         groups: &[Group],
-        code_context: impl Fn() -> bool,
+        code_context: impl Fn() -> Context,
         f: &mut Findings,
         documents: &mut Vec<(usize, usize)>,
         phones: &mut Vec<(usize, usize)>,
@@ -139,8 +187,14 @@ impl<'a> Cx<'a> {
                 }
                 let digits = &buf[groups[a].at..groups[a].at + len];
                 let solid = a == b && groups[a].typed;
-                // A bare number after "pedido", "nf", "sku"… is a code, not a document.
-                if solid && code_context() {
+                // A bare number after "pedido", "sku"… is a code, not a document; after
+                // "boleto" or "nota", not a phone.
+                let context = if solid {
+                    code_context()
+                } else {
+                    Context::Plain
+                };
+                if context == Context::Code {
                     continue;
                 }
                 if len == 11 && seps & !CPF_SEPS == 0 && cpf_valid(digits) {
@@ -152,7 +206,10 @@ impl<'a> Cx<'a> {
                     documents.push((a, b));
                 }
                 let whole = a == 0 && b == groups.len() - 1;
-                if seps & !PHONE_SEPS == 0 && is_phone(digits, &groups[a..=b], whole) {
+                if context == Context::Plain
+                    && seps & !PHONE_SEPS == 0
+                    && is_phone(digits, &groups[a..=b], whole)
+                {
                     phones.push((a, b));
                 }
             }
@@ -165,37 +222,81 @@ impl<'a> Cx<'a> {
     }
 
     /// The alphanumeric CNPJ (from July 2026): 12 characters of `0-9A-Z`, two check digits.
+    /// Its groups may be joined tightly (`12.ABC.345/01DE-35`) or split by spaces and line
+    /// breaks (`12A BCD 45Z 35`, one group a line). A split one needs a group mixing letters and
+    /// digits followed within three groups by another or by a group of one or two digits, and
+    /// each of its groups within three of such a pair (ordinary words and a number are prose, a
+    /// lone `10x` is a size; the prescan finds the run by that pair).
     #[inline(never)]
-    pub(super) fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>) {
+    pub(super) fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>, any_mixed: bool) {
         let toks = self.toks;
         let tight = |t: &Token| t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0;
-        for i in 0..toks.len() {
-            let joined_next = toks.get(i + 1).is_some_and(tight);
-            if toks[i].len() > 14 || (toks[i].len() != 14 && !joined_next) {
-                continue;
+        let loose =
+            |t: &Token| t.sep_len <= 3 && t.sep & !(S_SPACE | S_NL | S_DOT | S_SLASH | S_DASH) == 0;
+        // Split runs start within three groups before a pair.
+        let mut from = 0;
+        for k in 0..toks.len() {
+            let t = &toks[k];
+            if t.len() == 14 || toks.get(k + 1).is_some_and(tight) {
+                self.alnum_run(k, tight, f, chars);
             }
-            // Measure the run first; copy only a run of exactly 14 characters with a letter.
-            let mut total = 0;
-            let mut letters = false;
-            let mut j = i;
-            while j < toks.len() && total < 14 && (j == i || tight(&toks[j])) {
-                total += toks[j].len();
-                letters |= toks[j].kind & K_ALPHA != 0;
-                j += 1;
+            if any_mixed && mixed(t) && pair_at(toks, k, self.raw) {
+                for i in k.saturating_sub(3).max(from)..=k {
+                    self.alnum_run(i, loose, f, chars);
+                }
+                from = k + 1;
             }
-            if total != 14 || !letters {
-                continue;
-            }
-            chars.clear();
-            for t in &toks[i..j] {
-                chars.extend_from_slice(self.word(t));
-            }
-            if chars[..12].iter().any(|b| b.is_ascii_alphabetic())
-                && chars[12..].iter().all(|b| b.is_ascii_digit())
-                && cnpj_valid_alnum(chars)
-            {
-                f.add(Kind::Cnpj);
-            }
+        }
+    }
+
+    /// The run of 14 characters from token `i` over separators `joins` accepts, when it is an
+    /// alphanumeric CNPJ (a split run only as [`Self::alnum_cnpj`] says).
+    fn alnum_run(
+        &self,
+        i: usize,
+        joins: impl Fn(&Token) -> bool,
+        f: &mut Findings,
+        chars: &mut Vec<u8>,
+    ) {
+        let toks = self.toks;
+        let joined_next = toks.get(i + 1).is_some_and(&joins);
+        if toks[i].len() > 14 || (toks[i].len() != 14 && !joined_next) {
+            return;
+        }
+        // Measure the run first; copy only a run of exactly 14 characters with a letter.
+        let mut total = 0;
+        let mut letters = false;
+        let mut split = false;
+        let mut j = i;
+        while j < toks.len() && total < 14 && (j == i || joins(&toks[j])) {
+            split |=
+                j > i && !(toks[j].sep_len == 1 && toks[j].sep & !(S_DOT | S_SLASH | S_DASH) == 0);
+            total += toks[j].len();
+            letters |= toks[j].kind & K_ALPHA != 0;
+            j += 1;
+        }
+        if total != 14 || !letters {
+            return;
+        }
+        let run = &toks[i..j];
+        // Each group within three of a pair inside the run.
+        let member = |k: usize| {
+            pair_at(run, k, self.raw)
+                || (second(&run[k]) && (k.saturating_sub(3)..k).any(|x| pair_at(run, x, self.raw)))
+        };
+        let near = |k: usize| k.saturating_sub(3)..(k + 4).min(run.len());
+        if split && !(0..run.len()).all(|k| run[k].len() <= 8 && near(k).any(member)) {
+            return;
+        }
+        chars.clear();
+        for t in run {
+            chars.extend_from_slice(self.word(t));
+        }
+        if chars[..12].iter().any(|b| b.is_ascii_alphabetic())
+            && chars[12..].iter().all(|b| b.is_ascii_digit())
+            && cnpj_valid_alnum(chars)
+        {
+            f.add(Kind::Cnpj);
         }
     }
 
@@ -215,6 +316,42 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// What the words before a number make of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Plain,
+    /// After a code word: neither a document nor a phone.
+    Code,
+    /// After a payment word: a document, not a phone.
+    Payment,
+}
+
+/// A short group of letters and digits (a group of a split alphanumeric CNPJ).
+fn mixed(t: &Token) -> bool {
+    t.kind == K_ALPHA | K_DIGIT && t.len() <= 8
+}
+
+/// What may follow a mixed group in a split CNPJ: another, or one or two digits.
+fn second(t: &Token) -> bool {
+    mixed(t) || (t.kind == K_DIGIT && t.len() <= 2)
+}
+
+/// Token `k` is a mixed group followed within three groups by a [`second`], with only groups
+/// of capitals and digits between (`HWJ`, `003`, as a CNPJ is printed; ordinary words, as in
+/// "9h e 18h", are not), as the prescan reads them in `raw`, the input: such a pair it makes
+/// hot.
+fn pair_at(toks: &[Token], k: usize, raw: &[u8]) -> bool {
+    if !mixed(&toks[k]) {
+        return false;
+    }
+    let after = &toks[k + 1..(k + 4).min(toks.len())];
+    after.iter().position(second).is_some_and(|p| {
+        after[..p]
+            .iter()
+            .all(|t| super::prescan::caps_token(raw, t.raw as usize))
+    })
+}
+
 enum DigitTok<'a> {
     Typed(&'a [u8]),
     Word(&'static [u8]),
@@ -222,8 +359,15 @@ enum DigitTok<'a> {
 
 /// Brazilian phone numbers: +55, DDD, 8 or 9 digits. Bare 8/9-digit numbers count only when
 /// they are the whole number and written like a phone (`99999-9999`, `3333 4444`) or read out
-/// digit by digit in words.
+/// digit by digit in words. Not a number whose last group is one check digit.
 fn is_phone(d: &[u8], groups: &[Group], whole: bool) -> bool {
+    // One digit after a longer group is a check digit, as in a part number (`123.456.789-0`),
+    // an account (`12345-6`): phones end in groups of four (or are read out digit by digit).
+    if let [.., g, last] = groups {
+        if last.typed && last.len == 1 && g.typed && g.len >= 3 {
+            return false;
+        }
+    }
     let mobile = |x: &[u8]| x.len() == 9 && x[0] == 9;
     let landline = |x: &[u8]| x.len() == 8 && (2..=5).contains(&x[0]);
     let with_ddd =

@@ -101,6 +101,20 @@ pub(crate) struct Prescan {
     last_tokens: Vec<usize>,
 }
 
+/// The token starting at `i` is at most 8 capitals and digits, and ends there: a group that
+/// may stand inside a split alphanumeric CNPJ (the rules ask the same of the input).
+pub(super) fn caps_token(bytes: &[u8], i: usize) -> bool {
+    let len = bytes[i..]
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        .count();
+    len > 0
+        && len <= 8
+        && bytes
+            .get(i + len)
+            .is_none_or(|b| !b.is_ascii_alphanumeric() && *b < 0x80)
+}
+
 /// A run of number tokens being measured.
 struct Chain {
     start: usize,
@@ -237,6 +251,8 @@ impl Engine {
         let mut prev_typed = false;
         let mut singles = 0usize;
         let mut chain: Option<Chain> = None;
+        // The last short token of letters and digits.
+        let mut last_mixed: Option<usize> = None;
         // The word sets have just turned down the next word (on the 8-byte path).
         let mut listed = false;
         loop {
@@ -329,6 +345,23 @@ impl Engine {
             };
             if tok.hot {
                 win.hot(k, k, win.lo_byte(k));
+            }
+            // A short code of letters and digits followed within three tokens by another, or by
+            // a number of one or two digits, may be groups of one alphanumeric CNPJ split by
+            // spaces ("12A BCD 45Z 35"); one alone is a size or a model ("10x sem juros").
+            let mixed = mask & 3 == 3 && i - t0 - c3s <= 8;
+            if mixed || (mask == 2 && i - t0 <= 2) {
+                if let Some(m) = last_mixed.filter(|m| k - m <= 3) {
+                    // Only capitals and digits between them, as a CNPJ is printed.
+                    let between =
+                        (m + 1..k).all(|x| caps_token(bytes, win.starts[x % RING] as usize));
+                    if between {
+                        win.hot(m, k, win.lo_byte(m));
+                    }
+                }
+            }
+            if mixed {
+                last_mixed = Some(k);
             }
             if tok.pix {
                 pix_at.push(t0);
@@ -733,6 +766,9 @@ impl Engine {
         }
         let w = word.as_slice();
         if !digits {
+            // A separator spelled out ("ponto", "traço") joins the numbers around it into one
+            // run, as a typed one does.
+            let joins = super::words::separator_word(w).map(|_| 0);
             let k = keyword(w);
             if k == KW_PIX {
                 return Tok {
@@ -745,6 +781,15 @@ impl Engine {
                 return Tok {
                     hot: true,
                     single,
+                    digits: joins,
+                    ..COLD
+                };
+            }
+            if joins.is_some() {
+                return Tok {
+                    hot: self.offensive_token(w, false, l.blocked, collapsed),
+                    single,
+                    digits: joins,
                     ..COLD
                 };
             }

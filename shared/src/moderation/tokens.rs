@@ -67,6 +67,8 @@ pub(super) struct Token {
     pub(super) sep_len: u16,
     /// The separator's first three characters (for `://` and ` . `).
     pub(super) sep_head: [u8; 3],
+    /// Where it starts in the input (for what normalising loses: capitals).
+    pub(super) raw: u32,
 }
 
 impl Token {
@@ -105,6 +107,8 @@ pub(super) struct Summary {
     pub(super) digits: usize,
     /// A token of exactly 14 characters (a solid CNPJ).
     pub(super) has14: bool,
+    /// A token of letters and digits (a group of an alphanumeric CNPJ).
+    pub(super) mixed: bool,
 }
 
 /// The next character as a normalised ASCII byte and its width in the input, or `None` for an
@@ -139,8 +143,10 @@ pub(super) fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) ->
         let mut sep_head = [0u8; 3];
         let mut first = 0u8;
         let mut first_class = C_SEP;
+        let mut raw = 0usize;
         while i < n {
             let (m, width) = next_char(input, bytes, i);
+            raw = i;
             i += width;
             let Some(m) = m else { continue };
             let class = CLASS[m as usize];
@@ -191,6 +197,7 @@ pub(super) fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) ->
             sum.digits += len;
         }
         sum.has14 |= len == 14;
+        sum.mixed |= kind == K_ALPHA | K_DIGIT;
         out.push(Token {
             start: start as u32,
             end: w as u32,
@@ -198,6 +205,7 @@ pub(super) fn tokenize(input: &str, text: &mut Vec<u8>, out: &mut Vec<Token>) ->
             sep,
             sep_len: sep_len.min(u16::MAX as usize) as u16,
             sep_head,
+            raw: raw as u32,
         });
     }
     text.truncate(w);

@@ -99,6 +99,37 @@ pub const CODE_WORDS: &[&str] = &[
     "anuncio",
 ];
 
+/// Of [`CODE_WORDS`], those that name a payment or an invoice: a boleto or a nota is issued *to*
+/// a CPF or CNPJ, so a valid document after one is a document; only a phone-shaped number there
+/// is taken for the code.
+pub fn is_payment_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"boleto" | b"nota" | b"notafiscal" | b"fiscal" | b"nf" | b"nfe"
+    )
+}
+
+/// Words that say the number after them is a document, whatever code word comes before.
+pub fn is_document_word(w: &[u8]) -> bool {
+    matches!(w, b"cpf" | b"cnpj" | b"documento" | b"doc" | b"titular")
+}
+
+/// Separators spelled out between the groups of a number ("sete seis nove ponto oito quatro um
+/// traço …"), with the separator each stands for (a `tokens::S_*` kind).
+pub fn separator_word(w: &[u8]) -> Option<u16> {
+    use super::tokens::{S_COMMA, S_DASH, S_DOT, S_SLASH};
+    Some(match w {
+        b"ponto" => S_DOT,
+        b"traco" | b"tracinho" | b"hifen" => S_DASH,
+        b"barra" => S_SLASH,
+        b"virgula" => S_COMMA,
+        _ => return None,
+    })
+}
+
+/// Every word [`separator_word`] knows (the prescan must not take them for plain words).
+pub const SEPARATOR_WORDS: &[&str] = &["ponto", "traco", "tracinho", "hifen", "barra", "virgula"];
+
 /// Top-level domains that turn `name.tld` into a link.
 pub const TLDS: &[&str] = &[
     "ai", "app", "ar", "biz", "br", "cc", "cf", "click", "club", "cn", "co", "com", "de", "dev",

@@ -1,5 +1,7 @@
-//! The labelled corpus (`tests/corpus/moderation.tsv`) through the rules engine: per-tag and
-//! overall precision and recall, printed (the README quotes them) and held above a floor.
+//! The labelled corpora (`tests/corpus/`) through the rules engine: per-tag and overall precision
+//! and recall, printed (the README quotes them) and held above a floor: the tuning corpus and the
+//! second held-out corpus at issue 23's targets (precision 0.99, recall 0.98), the first
+//! held-out corpus at 0.9.
 
 use std::collections::BTreeMap;
 
@@ -108,8 +110,8 @@ fn tuning_corpus_precision_and_recall() {
     let raw = include_str!("../../corpus/moderation.tsv");
     assert!(corpus(raw).len() >= 120);
     let (precision, recall, mistakes) = score("tuning corpus", raw);
-    assert!(precision >= 0.97, "precision {precision:.3}: {mistakes:#?}");
-    assert!(recall >= 0.97, "recall {recall:.3}: {mistakes:#?}");
+    assert!(precision >= 0.99, "precision {precision:.3}: {mistakes:#?}");
+    assert!(recall >= 0.98, "recall {recall:.3}: {mistakes:#?}");
     assert!(
         mistakes.len() * 20 <= corpus(raw).len(),
         "too many exact mismatches: {mistakes:#?}"
@@ -124,4 +126,14 @@ fn holdout_corpus_precision_and_recall() {
     let (precision, recall, mistakes) = score("holdout corpus", raw);
     assert!(precision >= 0.9, "precision {precision:.3}: {mistakes:#?}");
     assert!(recall >= 0.9, "recall {recall:.3}: {mistakes:#?}");
+}
+
+/// Written for issue 23 before its rule changes, and never used to make them.
+#[test]
+fn second_holdout_corpus_precision_and_recall() {
+    let raw = include_str!("../../corpus/moderation-holdout-2.tsv");
+    assert!(corpus(raw).len() >= 200);
+    let (precision, recall, mistakes) = score("second holdout corpus", raw);
+    assert!(precision >= 0.99, "precision {precision:.3}: {mistakes:#?}");
+    assert!(recall >= 0.98, "recall {recall:.3}: {mistakes:#?}");
 }

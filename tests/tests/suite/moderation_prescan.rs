@@ -9,6 +9,7 @@ fn corpus_lines() -> Vec<String> {
     [
         include_str!("../../corpus/moderation.tsv"),
         include_str!("../../corpus/moderation-holdout.tsv"),
+        include_str!("../../corpus/moderation-holdout-2.tsv"),
     ]
     .iter()
     .flat_map(|f| f.lines())
@@ -214,6 +215,26 @@ fn generated_messages() {
         "pix.com",
         "chavepix",
         "dez.com",
+        // Spelled separators, payment and document words, short links, split CNPJ groups.
+        "traço",
+        "tracinho",
+        "hífen",
+        "barra",
+        "vírgula",
+        "boleto",
+        "nota",
+        "cpf",
+        "cnpj",
+        "goo.gl",
+        "is.gd",
+        "maps",
+        "U7D",
+        "WP5",
+        "CT04",
+        "C8LT",
+        "PKB",
+        "AR9L",
+        "S6",
     ];
     const NUMBERS: &[&str] = &[
         "1",
@@ -243,6 +264,9 @@ fn generated_messages() {
         "01310-100",
         "0001",
         "81",
+        "123.456.789-0",
+        "42",
+        "2",
     ];
     const SEPS: &[&str] = &[
         " ", " ", " ", "  ", "\n", ", ", ". ", " . ", ".", "-", "/", "@", "(at)", " [at] ", "$",
@@ -445,6 +469,68 @@ fn context_at_the_margin() {
         c.same(m);
     }
     assert!(c.flagged >= 16, "{}", c.flagged);
+}
+
+/// Issue 23's kinds: documents after payment words, numbers read out with punctuation or
+/// spelled separators between the groups (runs longer than the margin between two separators),
+/// alphanumeric CNPJs split by spaces and line breaks, short links with a path, part numbers
+/// ending in a check digit. Each is found (or not) alike with and without the prescan.
+#[test]
+fn spelled_separators_split_codes_and_short_links() {
+    let mut c = Checker::new();
+    let cases = [
+        ("manda o boleto no cpf 37759458061 ok", true),
+        (
+            "olá! pode gerar o boleto pra 43121890050 por favor, obrigado",
+            true,
+        ),
+        ("a nota vai no 79440217669", true),
+        ("pedido 98624760445 chegou, obrigado", false),
+        (
+            "três sete sete, cinco nove quatro, cinco oito zero, seis um",
+            true,
+        ),
+        (
+            "ok sete nove oito ponto seis nove quatro ponto um um um traço um oito valeu",
+            true,
+        ),
+        (
+            "cinco um zero barra nove cinco quatro barra nove quatro um barra nove oito",
+            true,
+        ),
+        (
+            "um um traço nove oito sete seis cinco traço quatro três dois um",
+            true,
+        ),
+        (
+            "meu zap: um um, nove oito sete seis cinco, quatro três dois um, tá?",
+            true,
+        ),
+        (
+            "nove oito três dois um vírgula quatro cinco seis sete",
+            true,
+        ),
+        (
+            "um ponto importante: chega em dois dias, traço e barra",
+            false,
+        ),
+        ("olha só cnpj U7D WP5 R0P CT04 2 da loja", true),
+        ("o da filial: 7425 C8LT U1XY 66 ok", true),
+        ("6181E4\n6YATN2\n05", true),
+        ("tamanho GG cor azul 42 e modelo X 12", false),
+        ("kit 3 em 1 modelo 10x de 42", false),
+        ("goo.gl/maps/q8Zr5 fica ali", true),
+        ("olha o v.gd/oferta hoje", true),
+        ("shorturl.at/qwe45", true),
+        (
+            "peça 321.654.987-0 e a referência 112.233.445-6 servem?",
+            false,
+        ),
+    ];
+    for (m, flagged) in cases {
+        c.same(m);
+        assert_eq!(!c.engine.check(m, None).is_empty(), flagged, "{m}");
+    }
 }
 
 /// A lone hyphen before a word of letters that is not followed by another hyphen ("USB-C dos",
