@@ -264,16 +264,7 @@ impl ConversationStore for DynamoStore {
         };
         // The change and its event in one transaction: an update answers no item, so the
         // answer is the caller's copy with the change applied.
-        let (cpk, csk) = keys::conversation(&conv.account, &conv.id);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(cpk, csk)))
-            .update_expression(expr)
-            .condition_expression("attribute_exists(PK)")
-            .set_expression_attribute_names(Some(nm))
-            .set_expression_attribute_values(Some(vals))
-            .build()
-            .map_err(Error::unexpected)?;
+        let update = self.conversation_write(&conv.account, &conv.id, expr, nm, vals)?;
         let entry = OutboxEvent {
             written_at: now,
             event: event.clone(),
@@ -290,10 +281,7 @@ impl ConversationStore for DynamoStore {
             .set_item(Some(item))
             .build()
             .map_err(Error::unexpected)?;
-        let writes = vec![
-            TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().put(put).build(),
-        ];
+        let writes = vec![update, TransactWriteItem::builder().put(put).build()];
         if !self.transact(writes).await? {
             return Ok(None);
         }
@@ -340,7 +328,6 @@ impl ConversationStore for DynamoStore {
         let at = moderation.when_at.unwrap_or(msg.when_at);
         if approved {
             let sort = keys::interaction_sort_key(at, conv);
-            let (cpk, csk) = keys::conversation(account, conv);
             let (expr, unread) = match msg.sender {
                 Side::Customer => (
                     "SET #lm = :lm, #lia = :at, #upd = :at, #first = if_not_exists(#first, :mid), #new = :true, #status = :opened, GSI1SK = :sk, GSI2SK = :sk ADD #unread :one",
@@ -371,21 +358,7 @@ impl ConversationStore for DynamoStore {
                 vals.insert(":true".into(), AttributeValue::Bool(true));
                 vals.insert(":opened".into(), s(ConversationStatus::Opened.as_str()));
             }
-            writes.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(cpk, csk)))
-                            .update_expression(expr)
-                            .condition_expression("attribute_exists(PK)")
-                            .set_expression_attribute_names(Some(nm))
-                            .set_expression_attribute_values(Some(vals))
-                            .build()
-                            .map_err(Error::unexpected)?,
-                    )
-                    .build(),
-            );
+            writes.push(self.conversation_write(account, conv, expr, nm, vals)?);
         }
         if !self.transact(writes).await? {
             // Decided meanwhile, or cancelled by a concurrent write: only the first is final.

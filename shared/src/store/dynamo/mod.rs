@@ -401,6 +401,28 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// A transaction's update of an existing conversation.
+    fn conversation_write(
+        &self,
+        account: &str,
+        conv: &str,
+        expr: &str,
+        names: HashMap<String, String>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem> {
+        let (pk, sk) = keys::conversation(account, conv);
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(expr)
+            .condition_expression("attribute_exists(PK)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(Error::unexpected)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// A transaction's delete of one item (no condition: a missing item is fine).
     fn delete_write(&self, (pk, sk): (String, String)) -> Result<TransactWriteItem> {
         Ok(TransactWriteItem::builder()
