@@ -61,12 +61,13 @@ impl<'a> Cx<'a> {
             let joins = |t: &Token| t.sep & !DIGIT_JOIN == 0 && t.sep_len <= 3;
             while j < toks.len() {
                 let mut t = &toks[j];
-                if j > start && !joins(t) {
-                    break;
-                }
-                let mut sep = if j > start { t.sep } else { 0 };
-                // A separator spelled out between two groups: "… ponto oito quatro …".
+                let mut sep = 0;
                 if j > start {
+                    if !joins(t) {
+                        break;
+                    }
+                    sep = t.sep;
+                    // A separator spelled out between two groups: "… ponto oito quatro …".
                     if let Some(s) = self.separator_word(t) {
                         match toks.get(j + 1) {
                             Some(n) if joins(n) && self.digit_value(n).is_some() => {
@@ -230,7 +231,6 @@ impl<'a> Cx<'a> {
     #[inline(never)]
     pub(super) fn alnum_cnpj(&self, f: &mut Findings, chars: &mut Vec<u8>, any_mixed: bool) {
         let toks = self.toks;
-        let tight = |t: &Token| t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0;
         let loose =
             |t: &Token| t.sep_len <= 3 && t.sep & !(S_SPACE | S_NL | S_DOT | S_SLASH | S_DASH) == 0;
         // Split runs start within three groups before a pair.
@@ -269,8 +269,7 @@ impl<'a> Cx<'a> {
         let mut split = false;
         let mut j = i;
         while j < toks.len() && total < 14 && (j == i || joins(&toks[j])) {
-            split |=
-                j > i && !(toks[j].sep_len == 1 && toks[j].sep & !(S_DOT | S_SLASH | S_DASH) == 0);
+            split |= j > i && !tight(&toks[j]);
             total += toks[j].len();
             letters |= toks[j].kind & K_ALPHA != 0;
             j += 1;
@@ -324,6 +323,11 @@ enum Context {
     Code,
     /// After a payment word: a document, not a phone.
     Payment,
+}
+
+/// Joined to the token before by one `.`, `/` or `-` (`12.ABC.345/01DE-35`).
+fn tight(t: &Token) -> bool {
+    t.sep_len == 1 && t.sep & !(S_DOT | S_SLASH | S_DASH) == 0
 }
 
 /// A short group of letters and digits (a group of a split alphanumeric CNPJ).
